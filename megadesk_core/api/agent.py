@@ -1,0 +1,200 @@
+"""Agent endpoints: tickets, the sidebar, one panel, and running an action."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar.di import NamedDependency
+from litestar import Controller, Response, get, post, put
+from litestar.params import FromPath, JSONBody, HeaderParameter, QueryParameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.api.integrations_views import action_out
+from megadesk_core.api.problems import ProblemError, not_found
+from megadesk_core.api.schemas import ActionOut, TicketOut, TicketUpsert
+from megadesk_core.api.state import HostState
+from megadesk_core.db.models import IntegrationInstallation, Ticket
+from megadesk_core.panel import Sidebar, SidebarPanel
+from megadesk_core.plugins import LoadedIntegration
+from megadesk_core.services import tickets
+from megadesk_core.services.actions import ActionCall, run_action
+from megadesk_core.services.idempotency import MAX_KEY_LENGTH
+from megadesk_core.services.installations import enabled_installations, get_installation
+from megadesk_core.services.sidebar import render_sidebar
+from megadesk_core.services.tenants import Principal
+
+SELECT_DESCRIPTION = "The agent's choice among several matching records (from a choice block)."
+
+
+def _ticket_out(ticket: Ticket) -> TicketOut:
+    return TicketOut(
+        id=ticket.external_id,
+        requester_email=ticket.requester_email,
+        subject=ticket.subject,
+        custom_data=ticket.custom_data,
+        updated_at=ticket.updated_at,
+    )
+
+
+async def _ticket(db_session: AsyncSession, principal: Principal, ticket_id: str) -> Ticket:
+    ticket = await tickets.get_ticket(db_session, principal.tenant_id, ticket_id)
+    if ticket is None:
+        raise not_found(f"Ticket {ticket_id!r}")
+    return ticket
+
+
+async def _enabled(
+    host: HostState, db_session: AsyncSession, principal: Principal, name: str
+) -> tuple[LoadedIntegration, IntegrationInstallation]:
+    """The integration if this tenant enabled it; otherwise it does not exist for them (404)."""
+    integration = host.registry.get(name)
+    row = await get_installation(db_session, principal.tenant_id, name) if integration else None
+    if integration is None or row is None or not row.enabled:
+        raise not_found(f"Integration {name!r}")
+    return integration, row
+
+
+class TicketController(Controller):
+    path = "/api/v1/tickets"
+    tags = ["tickets"]
+
+    @put("/{ticket_id:str}", operation_id="upsertTicket", summary="Megadesk sends a ticket's context")
+    async def upsert(
+        self,
+        admin: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        ticket_id: FromPath[str],
+        data: JSONBody[TicketUpsert],
+    ) -> Response[TicketOut]:
+        if not 0 < len(ticket_id) <= 128:
+            raise ProblemError(422, "invalid_ticket_id", "A ticket id is 1 to 128 characters.")
+        ticket, created = await tickets.upsert_ticket(
+            db_session,
+            admin.tenant_id,
+            ticket_id,
+            requester_email=data.requester_email,
+            subject=data.subject,
+            custom_data=data.custom_data,
+        )
+        return Response(_ticket_out(ticket), status_code=201 if created else 200)
+
+    @get("/", operation_id="listTickets")
+    async def list_tickets(
+        self,
+        agent: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[TicketOut]:
+        return [_ticket_out(t) for t in await tickets.list_tickets(db_session, agent.tenant_id, limit=limit)]
+
+    @get("/{ticket_id:str}", operation_id="getTicket")
+    async def get_ticket(
+        self, agent: NamedDependency[Principal], db_session: NamedDependency[AsyncSession], ticket_id: FromPath[str]
+    ) -> TicketOut:
+        return _ticket_out(await _ticket(db_session, agent, ticket_id))
+
+    @get("/{ticket_id:str}/sidebar", operation_id="getSidebar", summary="Every enabled integration's panel")
+    async def sidebar(
+        self,
+        host: NamedDependency[HostState],
+        agent: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        ticket_id: FromPath[str],
+        select: Annotated[
+            list[str] | None,
+            QueryParameter(description="Choices as 'integration:value', e.g. stripe:cus_123 (repeatable)."),
+        ] = None,
+    ) -> Sidebar:
+        ticket = await _ticket(db_session, agent, ticket_id)
+        selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
+        return await render_sidebar(
+            host.registry,
+            host.keyring,
+            ticket,
+            await enabled_installations(db_session, agent.tenant_id),
+            timeout=host.settings.panel_timeout_seconds,
+            selection=selection,
+        )
+
+    @get("/{ticket_id:str}/panels/{integration:str}", operation_id="getPanel", summary="One integration's panel")
+    async def panel(
+        self,
+        host: NamedDependency[HostState],
+        agent: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        ticket_id: FromPath[str],
+        integration: FromPath[str],
+        select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
+    ) -> SidebarPanel:
+        ticket = await _ticket(db_session, agent, ticket_id)
+        _, row = await _enabled(host, db_session, agent, integration)
+        sidebar = await render_sidebar(
+            host.registry,
+            host.keyring,
+            ticket,
+            [row],
+            timeout=host.settings.panel_timeout_seconds,
+            selection={integration: select} if select else None,
+        )
+        return sidebar.panels[0]
+
+    @post(
+        "/{ticket_id:str}/panels/{integration:str}/actions/{action:str}",
+        operation_id="runAction",
+        summary="Run an integration's action on this ticket",
+        status_code=200,
+    )
+    async def run(
+        self,
+        host: NamedDependency[HostState],
+        agent: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        ticket_id: FromPath[str],
+        integration: FromPath[str],
+        action: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(name="Idempotency-Key", description="Required. The same key replays the first result."),
+        ] = None,
+        select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
+    ) -> Response[dict[str, Any]]:
+        ticket = await _ticket(db_session, agent, ticket_id)
+        loaded, row = await _enabled(host, db_session, agent, integration)
+        spec = loaded.actions.get(action)
+        if spec is None:
+            raise not_found(f"Action {action!r} of {integration!r}")
+        if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
+            raise ProblemError(
+                400,
+                "idempotency_key_required",
+                f"Send an Idempotency-Key header (1 to {MAX_KEY_LENGTH} characters, e.g. a UUID) so that a "
+                "retry never runs the action twice.",
+            )
+        outcome = await run_action(
+            db_session,
+            host.registry,
+            host.keyring,
+            ActionCall(agent, ticket, row, loaded, spec, data, idempotency_key, select),
+            timeout=host.settings.action_timeout_seconds,
+            panel_timeout=host.settings.panel_timeout_seconds,
+        )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        media_type = "application/json" if outcome.status < 400 else "application/problem+json"
+        return Response(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)
+
+
+class IntegrationActionsController(Controller):
+    path = "/api/v1/integrations"
+    tags = ["agents"]
+
+    @get("/{name:str}/actions", operation_id="listActions", summary="An enabled integration's declared actions")
+    async def list_actions(
+        self,
+        host: NamedDependency[HostState],
+        agent: NamedDependency[Principal],
+        db_session: NamedDependency[AsyncSession],
+        name: FromPath[str],
+    ) -> list[ActionOut]:
+        loaded, _ = await _enabled(host, db_session, agent, name)
+        return action_out(loaded)

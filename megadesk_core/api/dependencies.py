@@ -1,0 +1,60 @@
+"""Dependencies: the host state, a database session, and the authenticated caller by role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar.di import NamedDependency
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.api.problems import ProblemError
+from megadesk_core.api.state import HostState
+from megadesk_core.services.tenants import Principal, Role, authenticate
+
+
+def provide_host(state: State) -> HostState:
+    host: NamedDependency[HostState] = state.host
+    return host
+
+
+async def provide_db_session(host: NamedDependency[HostState]) -> AsyncGenerator[AsyncSession, None]:
+    async with host.database.session() as session:
+        yield session
+
+
+async def provide_principal(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    principal = await authenticate(db_session, token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "A valid API token is required: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="megadesk"'},
+        )
+    return principal
+
+
+def provide_agent(principal: NamedDependency[Principal]) -> Principal:
+    if not principal.may(Role.AGENT):
+        raise ProblemError(403, "forbidden", "This token's role may not do that.")
+    return principal
+
+
+def provide_admin(principal: NamedDependency[Principal]) -> Principal:
+    if not principal.may(Role.ADMIN):
+        raise ProblemError(403, "forbidden", "Only an admin token may do that.")
+    return principal
+
+
+DEPENDENCIES = {
+    "host": Provide(provide_host, sync_to_thread=False),
+    "db_session": Provide(provide_db_session),
+    "principal": Provide(provide_principal),
+    "agent": Provide(provide_agent, sync_to_thread=False),
+    "admin": Provide(provide_admin, sync_to_thread=False),
+}

@@ -1,0 +1,55 @@
+"""Turning loaded integrations and installations into API responses."""
+
+from __future__ import annotations
+
+from megadesk_core.api.schemas import ActionOut, IntegrationOut, SettingsOut
+from megadesk_core.db.models import IntegrationInstallation
+from megadesk_core.plugins import LoadedIntegration
+from megadesk_core.services.installations import SettingsView, secret_field_names, view
+
+
+def action_out(integration: LoadedIntegration) -> list[ActionOut]:
+    return [
+        ActionOut(
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            confirmation=spec.confirmation,
+            danger=spec.danger,
+            requires_verified_customer=spec.requires_verified_customer,
+            payload_schema=spec.payload_model.model_json_schema(),
+        )
+        for spec in integration.actions.values()
+    ]
+
+
+def integration_out(integration: LoadedIntegration, row: IntegrationInstallation | None) -> IntegrationOut:
+    manifest = integration.manifest
+    return IntegrationOut(
+        name=manifest.name,
+        title=manifest.title,
+        description=manifest.description,
+        source=integration.source,
+        hook_api_version=manifest.hook_api_version,
+        panel_schema_version=manifest.panel_schema_version,
+        enabled=bool(row and row.enabled),
+        configured=row is not None,
+        settings_schema=manifest.settings_model.model_json_schema(),
+        secret_fields=sorted(secret_field_names(manifest.settings_model)),
+        actions=action_out(integration),
+    )
+
+
+def settings_out(settings_view: SettingsView) -> SettingsOut:
+    return SettingsOut(
+        integration=settings_view.integration,
+        enabled=settings_view.enabled,
+        configured=settings_view.configured,
+        settings=settings_view.settings,
+        secrets=settings_view.secrets,
+        check=settings_view.check,
+    )
+
+
+def settings_out_for(integration: LoadedIntegration, row: IntegrationInstallation | None) -> SettingsOut:
+    return settings_out(view(row, integration.manifest))

@@ -1,0 +1,18 @@
+"""What one running app holds: settings, database, loaded integrations and the key ring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from megadesk_core.db.engine import Database
+from megadesk_core.keyring import KeyRing
+from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.settings import Settings
+
+
+@dataclass(frozen=True)
+class HostState:
+    settings: Settings
+    database: Database
+    registry: IntegrationRegistry
+    keyring: KeyRing

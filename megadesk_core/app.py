@@ -1,0 +1,95 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar.di import NamedDependency
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from megadesk_core.api.admin import AdminController
+from megadesk_core.api.agent import IntegrationActionsController, TicketController
+from megadesk_core.api.dependencies import DEPENDENCIES
+from megadesk_core.api.problems import EXCEPTION_HANDLERS
+from megadesk_core.api.schemas import WhoAmI
+from megadesk_core.api.state import HostState
+from megadesk_core.db.engine import Database
+from megadesk_core.keyring import KeyRing
+from megadesk_core.panel import panel_json_schema
+from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.tenants import Principal
+from megadesk_core.settings import Settings
+from megadesk_core.startup import prepare
+
+API_VERSION = "1.0.0"
+
+
+@get("/healthz", operation_id="health", tags=["meta"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/api/v1/schema/panel", operation_id="panelJsonSchema", tags=["meta"], sync_to_thread=False)
+def panel_schema() -> dict[str, Any]:
+    """The JSON Schema of the sidebar and panel documents (panel schema version 1)."""
+    return panel_json_schema()
+
+
+@get("/api/v1/me", operation_id="whoAmI", tags=["meta"], sync_to_thread=False)
+def who_am_i(principal: NamedDependency[Principal]) -> WhoAmI:
+    return WhoAmI(tenant=principal.tenant_slug, token_name=principal.name, role=principal.role.value)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: IntegrationRegistry | None = None,
+    keyring: KeyRing | None = None,
+    extra_route_handlers: list[Any] | None = None,
+) -> Litestar:
+    """Build the app: migrate (embedded default), check the key ring, load plugins.
+
+    Tests may pass a ready ``registry`` (e.g. with plugins registered directly).
+    """
+    settings = settings or Settings()
+    keyring, registry = prepare(settings, keyring=keyring, registry=registry)
+    database = Database(settings.resolved_database_url())
+    host = HostState(settings=settings, database=database, registry=registry, keyring=keyring)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await host.registry.shutdown()
+            await database.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            panel_schema,
+            who_am_i,
+            AdminController,
+            TicketController,
+            IntegrationActionsController,
+            *(extra_route_handlers or []),
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({"host": host}),
+        openapi_config=OpenAPIConfig(
+            title="Megadesk Integrations",
+            version=API_VERSION,
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
+            ),
+            security=[{"bearer": []}],
+        ),
+    )

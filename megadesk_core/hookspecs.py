@@ -1,0 +1,192 @@
+"""The hooks an integration implements. ``docs/hooks.md`` is generated from this module.
+
+Every hook may be a plain function or ``async def``; the host awaits what needs awaiting.
+An implementation may accept fewer arguments than the spec lists (pluggy passes only those it
+names), so a hook can gain arguments later without breaking plugins. The host calls each hook
+on one plugin at a time, for a tenant that enabled it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from pydantic import BaseModel
+
+from megadesk_core.markers import hookspec
+from megadesk_core.panel import Panel
+from megadesk_core.types import (
+    ActionPayload,
+    ActionResult,
+    ActionSpec,
+    IntegrationContext,
+    IntegrationManifest,
+    ResolvedCustomer,
+    SettingsCheck,
+    TicketContext,
+)
+
+
+@hookspec(firstresult=True)
+def manifest() -> IntegrationManifest:  # type: ignore[empty-body]
+    """Say what the integration is: its name, title and settings model. Required.
+
+    Returns:
+        An :class:`~megadesk_core.types.IntegrationManifest`. Called once at start-up; may not
+        be async.
+
+    Example::
+
+        @hookimpl
+        def manifest() -> IntegrationManifest:
+            return IntegrationManifest(name="acme", title="Acme CRM", settings_model=AcmeSettings)
+    """
+
+
+@hookspec(firstresult=True)
+def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCheck | Awaitable[SettingsCheck] | None:
+    """Check a tenant's settings when an admin saves them, e.g. what an API key may do.
+
+    Args:
+        settings: the validated settings model instance, secrets in clear.
+        options: the plugin's process-level options, or ``None``.
+
+    Returns:
+        A :class:`~megadesk_core.types.SettingsCheck` with warnings and unavailable features
+        (shown to the admin, stored, and handed back in ``IntegrationContext``), or ``None``.
+        Raise :class:`~megadesk_core.errors.IntegrationError` to reject the settings: the
+        admin gets a 422 with its message and nothing is saved.
+
+    Example::
+
+        @hookimpl
+        async def check_settings(settings):
+            if not await can_read_contacts(settings.api_key.get_secret_value()):
+                return SettingsCheck(unavailable_features=[
+                    UnavailableFeature(feature="contacts", reason="the key cannot read contacts")])
+            return SettingsCheck()
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_customer(
+    context: IntegrationContext, ticket: TicketContext
+) -> ResolvedCustomer | Awaitable[ResolvedCustomer | None] | None:
+    """Find the external customer a ticket is about.
+
+    Args:
+        context: the tenant's settings for this integration.
+        ticket: the ticket, with only this integration's Custom Data block.
+
+    Returns:
+        A :class:`~megadesk_core.types.ResolvedCustomer` (``verified=True`` only when the
+        ticket's Custom Data named it), or ``None`` when nothing matches. Raise
+        :class:`~megadesk_core.errors.NotFoundError` when the ticket names a record that does
+        not exist: that is an error, not "no match".
+
+    Example::
+
+        @hookimpl
+        def resolve_customer(context, ticket):
+            if cid := ticket.custom_data.get("contactId"):
+                return ResolvedCustomer(id=cid, verified=True)
+            return None
+    """
+
+
+@hookspec(firstresult=True)
+def sidebar_panel(
+    context: IntegrationContext, ticket: TicketContext, customer: ResolvedCustomer | None
+) -> Panel | Awaitable[Panel]:
+    """Render the integration's panel for a ticket. Required.
+
+    Args:
+        context: the tenant's settings for this integration.
+        ticket: the ticket, with only this integration's Custom Data block.
+        customer: what ``resolve_customer`` returned (``None``: no match).
+
+    Returns:
+        A :class:`~megadesk_core.panel.Panel` made of blocks from the panel schema. The host
+        runs it under a deadline; an exception or a timeout becomes an error panel for this
+        integration alone.
+
+    Example::
+
+        @hookimpl
+        def sidebar_panel(context, ticket, customer):
+            if customer is None:
+                return Panel(title="Acme", status="empty",
+                             blocks=[NoticeBlock(title="No Acme contact for this email")])
+            return Panel(title="Acme", verified=customer.verified, blocks=[
+                KeyValueBlock(items=[KeyValueItem(label="Contact", value=customer.label)])])
+    """
+
+
+@hookspec(firstresult=True)
+def actions() -> list[ActionSpec]:  # type: ignore[empty-body]
+    """Declare the actions agents can run. Called once at start-up; may not be async.
+
+    Returns:
+        A list of :class:`~megadesk_core.types.ActionSpec`, each with a payload model
+        (a subclass of :class:`~megadesk_core.types.ActionPayload`), a confirmation text, a
+        danger flag and whether it needs a verified customer (the host enforces that).
+
+    Example::
+
+        class NotePayload(ActionPayload):
+            text: str
+
+        @hookimpl
+        def actions():
+            return [ActionSpec(name="add_note", title="Add a note", payload_model=NotePayload,
+                               confirmation="Add this note to the contact?",
+                               requires_verified_customer=False)]
+    """
+
+
+@hookspec(firstresult=True)
+def run_action(
+    context: IntegrationContext,
+    ticket: TicketContext,
+    customer: ResolvedCustomer,
+    action: str,
+    payload: ActionPayload,
+    idempotency_key: str,
+) -> ActionResult | Awaitable[ActionResult]:
+    """Run one declared action. Called only after the host checked the agent's role, validated
+    ``payload`` against the action's model and, for actions that need it, that the customer
+    is verified or the agent confirmed their identity.
+
+    Args:
+        context: the tenant's settings for this integration.
+        ticket: the ticket the agent acts from.
+        customer: the customer resolved for this ticket. Check that ``payload.target``
+            belongs to it and raise :class:`~megadesk_core.errors.ActionRefusedError` if not.
+        action: the action's name.
+        payload: an instance of the action's payload model.
+        idempotency_key: stable for retries of the same request; pass it on to upstream
+            writes so that a retry never acts twice.
+
+    Returns:
+        An :class:`~megadesk_core.types.ActionResult`; raise an
+        :class:`~megadesk_core.errors.IntegrationError` subclass to refuse or fail.
+
+    Example::
+
+        @hookimpl
+        async def run_action(context, customer, action, payload, idempotency_key):
+            note = await acme_client(context).add_note(customer.id, payload.text,
+                                                       idempotency_key=idempotency_key)
+            return ActionResult(message="Note added", target=payload.target, reference=note.id)
+    """
+
+
+@hookspec
+def shutdown() -> Awaitable[None] | None:
+    """Release what the plugin holds (HTTP clients, pools) when the app stops.
+
+    Example::
+
+        @hookimpl
+        async def shutdown():
+            await _clients.aclose()
+    """

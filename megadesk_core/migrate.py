@@ -1,0 +1,41 @@
+"""Apply Alembic migrations (``megadesk migrate``, and on start-up of the embedded default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from megadesk_core.db.engine import make_sync_engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def make_revision(database_url: str, message: str) -> None:
+    """Developer helper: autogenerate a migration from the models against an up-to-date database."""
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.revision(config, message=message, autogenerate=True)
+    finally:
+        engine.dispose()

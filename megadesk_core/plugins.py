@@ -1,0 +1,231 @@
+"""Finding, loading and checking integrations: the plugin manager factory.
+
+Nothing happens at import time. :func:`load_integrations` builds a pluggy manager, loads the
+``megadesk.integrations`` entry points that process settings allow, registers any plugins
+passed in (tests), fails loudly on a misspelled hook implementation, and validates each
+plugin's manifest. A plugin that fails to import, or is built for another hook API version,
+is logged and left out; the host still starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import anyio.to_thread
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from megadesk_core import hookspecs
+from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
+from megadesk_core.panel import PANEL_SCHEMA_VERSION
+from megadesk_core.types import (
+    HOOK_API_VERSION,
+    NAME_PATTERN,
+    ActionPayload,
+    ActionSpec,
+    IntegrationManifest,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PluginConfigurationError(RuntimeError):
+    """A plugin problem the operator must fix before the host can start."""
+
+
+@dataclass(frozen=True)
+class LoadedIntegration:
+    """An integration the host loaded: its manifest, declared actions and process options."""
+
+    manifest: IntegrationManifest
+    plugin: object
+    actions: Mapping[str, ActionSpec]
+    options: BaseModel | None
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+
+@dataclass
+class IntegrationRegistry:
+    """The loaded integrations and a way to call one plugin's hook."""
+
+    plugin_manager: pluggy.PluginManager
+    integrations: dict[str, LoadedIntegration] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    _callers: dict[tuple[str, str], pluggy.HookCaller] = field(default_factory=dict)
+
+    def get(self, name: str) -> LoadedIntegration | None:
+        return self.integrations.get(name)
+
+    def _caller(self, integration: str, hook: str) -> pluggy.HookCaller:
+        key = (integration, hook)
+        if key not in self._callers:
+            target = self.integrations[integration].plugin
+            others = [p for p in self.plugin_manager.get_plugins() if p is not target]
+            self._callers[key] = self.plugin_manager.subset_hook_caller(hook, remove_plugins=others)
+        return self._callers[key]
+
+    def call_sync(self, integration: str, hook: str, **kwargs: Any) -> Any:
+        return self._caller(integration, hook)(**kwargs)
+
+    async def call(self, integration: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on one integration's plugin; await the result if it is awaitable.
+
+        Sync implementations run in a worker thread so that a slow plugin cannot block the
+        event loop (and the deadline around it still fires).
+        """
+        caller = self._caller(integration, hook)
+        result = await anyio.to_thread.run_sync(lambda: caller(**kwargs))
+        while inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def shutdown(self) -> None:
+        for name in self.integrations:
+            try:
+                await self.call(name, "shutdown")
+            except Exception:
+                log.exception("integration %s failed to shut down cleanly", name)
+
+
+def _load_entry_points(pm: pluggy.PluginManager, allow: frozenset[str] | None, block: frozenset[str]) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in block or (allow is not None and ep.name not in allow):
+            log.info("plugin %s is not loaded: blocked by process settings", ep.name)
+            pm.set_blocked(ep.name)
+            continue
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception:
+            # A broken third-party plugin must not take the help desk down with it.
+            log.exception("plugin %s (%s) failed to import and is skipped", ep.name, ep.value)
+            continue
+        pm.register(plugin, name=ep.name)
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        sources[ep.name] = f"entry point {ep.name} = {ep.value} ({dist})"
+    return sources
+
+
+def _check_manifest(manifest: object, plugin_name: str) -> IntegrationManifest:
+    if not isinstance(manifest, IntegrationManifest):
+        raise TypeError(f"its manifest hook returned {type(manifest).__name__}, not IntegrationManifest")
+    if not NAME_PATTERN.match(manifest.name):
+        raise ValueError(f"integration name {manifest.name!r} must match {NAME_PATTERN.pattern}")
+    if manifest.hook_api_version != HOOK_API_VERSION:
+        raise ValueError(
+            f"it is built for hook API version {manifest.hook_api_version}, this host implements "
+            f"version {HOOK_API_VERSION}; install a release of the plugin made for this host"
+        )
+    if manifest.panel_schema_version != PANEL_SCHEMA_VERSION:
+        raise ValueError(
+            f"it renders panel schema version {manifest.panel_schema_version}, this host "
+            f"serves version {PANEL_SCHEMA_VERSION}; install a release of the plugin made for this host"
+        )
+    if not (isinstance(manifest.settings_model, type) and issubclass(manifest.settings_model, BaseModel)):
+        raise TypeError("its settings_model is not a pydantic model class")
+    return manifest
+
+
+def _check_actions(specs: object) -> dict[str, ActionSpec]:
+    checked: dict[str, ActionSpec] = {}
+    for spec in specs or []:  # type: ignore[attr-defined]
+        if not isinstance(spec, ActionSpec):
+            raise TypeError(f"its actions hook returned {type(spec).__name__}, not ActionSpec")
+        if not NAME_PATTERN.match(spec.name):
+            raise ValueError(f"action name {spec.name!r} must match {NAME_PATTERN.pattern}")
+        if spec.name in checked:
+            raise ValueError(f"action {spec.name!r} is declared twice")
+        if not issubclass(spec.payload_model, ActionPayload):
+            raise TypeError(f"action {spec.name!r}: payload_model must subclass ActionPayload")
+        checked[spec.name] = spec
+    return checked
+
+
+def _options_for(manifest: IntegrationManifest, raw: Mapping[str, Any] | None) -> BaseModel | None:
+    if manifest.options_model is None:
+        if raw:
+            raise PluginConfigurationError(f"plugin_options has an entry for {manifest.name!r}, which takes no options")
+        return None
+    try:
+        return manifest.options_model.model_validate(raw or {})
+    except ValidationError as exc:
+        raise PluginConfigurationError(
+            f"plugin_options for {manifest.name!r} are invalid: {exc.errors(include_url=False, include_input=False)}"
+        ) from exc
+
+
+def load_integrations(
+    *,
+    allow: Iterable[str] | None = None,
+    block: Iterable[str] = (),
+    plugin_options: Mapping[str, Mapping[str, Any]] | None = None,
+    extra_plugins: Iterable[object] = (),
+    load_entry_points: bool = True,
+) -> IntegrationRegistry:
+    """Build the plugin manager and the registry of usable integrations.
+
+    ``allow`` (``None``: every installed plugin; empty: none) and ``block`` name entry
+    points. ``extra_plugins`` are registered directly (tests, built-ins). Raises
+    :class:`PluginConfigurationError` for what the operator must fix: a hook implementation
+    with no matching spec, two plugins claiming one name, invalid process options.
+    """
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    allowed = frozenset(allow) if allow is not None else None
+    sources = _load_entry_points(pm, allowed, frozenset(block)) if load_entry_points else {}
+    for plugin in extra_plugins:
+        name = pm.register(plugin)
+        if name is not None:
+            sources[name] = f"registered {getattr(plugin, '__name__', type(plugin).__name__)}"
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginConfigurationError(f"plugin {exc.plugin!r}: {exc}") from exc
+
+    registry = IntegrationRegistry(plugin_manager=pm)
+    options = plugin_options or {}
+    for plugin_name, plugin in list(pm.list_name_plugin()):
+        if plugin is None:
+            continue
+        impls = [i for i in pm.hook.manifest.get_hookimpls() if i.plugin is plugin]
+        if not impls:
+            log.warning("plugin %s implements no manifest hook and is ignored", plugin_name)
+            continue
+        try:
+            manifest = _check_manifest(impls[0].function(), plugin_name)
+            action_impls = [i for i in pm.hook.actions.get_hookimpls() if i.plugin is plugin]
+            actions = _check_actions(action_impls[0].function() if action_impls else [])
+        except Exception as exc:
+            reason = f"plugin {plugin_name} was refused: {exc}"
+            log.error("%s", reason)
+            registry.rejected[plugin_name] = reason
+            pm.unregister(plugin)
+            continue
+        if manifest.name in registry.integrations:
+            raise PluginConfigurationError(
+                f"two plugins claim the integration name {manifest.name!r}: "
+                f"{registry.integrations[manifest.name].source} and {sources.get(plugin_name, plugin_name)}; "
+                "block one of them with MEGADESK_PLUGINS_BLOCK"
+            )
+        registry.integrations[manifest.name] = LoadedIntegration(
+            manifest=manifest,
+            plugin=plugin,
+            actions=actions,
+            options=_options_for(manifest, options.get(manifest.name)),
+            source=sources.get(plugin_name, plugin_name),
+        )
+    unknown = set(options) - set(registry.integrations)
+    if unknown:
+        log.warning("plugin_options names integrations that are not loaded: %s", sorted(unknown))
+    return registry

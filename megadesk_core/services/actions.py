@@ -1,0 +1,173 @@
+"""Running an integration's action on a ticket: checks, idempotency, the plugin call, audit.
+
+Order matters: the payload is validated before the key is claimed (a fixed request may reuse
+the key); identity is checked before anything reaches the plugin; every attempt is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from megadesk_core.db.models import IntegrationInstallation, Ticket
+from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
+from megadesk_core.keyring import KeyRing
+from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.problems import problem_body
+from megadesk_core.services import audit, idempotency
+from megadesk_core.services.installations import integration_context
+from megadesk_core.services.sidebar import guarded, render_panel, resolve
+from megadesk_core.services.tenants import Principal
+from megadesk_core.services.tickets import ticket_context
+from megadesk_core.types import ActionResult, ActionSpec
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger(__name__)
+
+
+class ActionRequestError(Exception):
+    """A request the host refuses before or instead of calling the plugin."""
+
+    def __init__(self, status: int, code: str, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    principal: Principal
+    ticket: Ticket
+    installation: IntegrationInstallation
+    integration: LoadedIntegration
+    spec: ActionSpec
+    payload: dict[str, Any]
+    idempotency_key: str
+    selection: str | None
+
+
+def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+async def run_action(
+    session: AsyncSession,
+    registry: IntegrationRegistry,
+    keyring: KeyRing,
+    call: ActionCall,
+    *,
+    timeout: float,
+    panel_timeout: float,
+) -> ActionOutcome:
+    name = call.integration.name
+    ticket_id = call.ticket.external_id
+    target = str(call.payload.get("target")) if call.payload.get("target") is not None else None
+
+    async def log_attempt(outcome: str, detail: str | None) -> None:
+        await audit.record(
+            session,
+            call.principal,
+            action=f"{name}.{call.spec.name}",
+            outcome=outcome,
+            integration=name,
+            ticket_external_id=ticket_id,
+            target=target,
+            detail=detail,
+            idempotency_key=call.idempotency_key,
+        )
+
+    try:
+        payload = call.spec.payload_model.model_validate(call.payload)
+    except ValidationError as exc:
+        errors = _validation_errors(exc)
+        await log_attempt("invalid", "; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        raise ActionRequestError(422, "invalid_payload", "The action's payload is invalid.", errors) from exc
+
+    request_print = idempotency.fingerprint(
+        name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json")
+    )
+    claim = await idempotency.claim(session, call.principal.tenant_id, call.idempotency_key, request_print)
+    if claim.conflict is not None:
+        await log_attempt("idempotency_conflict", claim.conflict)
+        raise ActionRequestError(409, "idempotency_conflict", claim.conflict)
+    if claim.replay is not None:
+        await log_attempt("replayed", None)
+        return ActionOutcome(claim.replay.status_code or 200, claim.replay.response or {}, replayed=True)
+    record = claim.record
+    assert record is not None
+
+    context = integration_context(call.installation, keyring, call.integration.manifest, call.integration.options)
+    view = ticket_context(call.ticket, name, call.selection)
+    try:
+        async with asyncio.timeout(timeout):
+            customer = await resolve(registry, name, context, view)
+            if customer is None:
+                raise ActionRequestError(
+                    409, "no_customer", f"{call.integration.manifest.title} found no customer for this ticket."
+                )
+            if call.spec.requires_verified_customer and not customer.verified and not payload.identity_confirmed:
+                raise ActionRequestError(
+                    409,
+                    "identity_not_confirmed",
+                    "This customer was matched by email only and is not verified. Confirm the customer's "
+                    "identity, then send the action again with identity_confirmed set to true.",
+                )
+            result = await registry.call(
+                name,
+                "run_action",
+                context=context,
+                ticket=view,
+                customer=customer,
+                action=call.spec.name,
+                payload=payload,
+                idempotency_key=f"{call.principal.tenant_id}:{call.idempotency_key}",
+            )
+            result = result if isinstance(result, ActionResult) else ActionResult.model_validate(result)
+    except ActionRequestError as exc:
+        body = problem_body(exc.status, exc.code, exc.message)
+        await idempotency.finish(session, record, exc.status, body)
+        await log_attempt("refused", exc.message)
+        raise
+    except (RateLimitedError, UpstreamUnavailableError) as exc:
+        await idempotency.release(session, record)  # worth retrying with the same key
+        await log_attempt("failed", exc.message)
+        raise
+    except IntegrationError as exc:
+        await idempotency.finish(session, record, exc.status, problem_body(exc.status, exc.code, exc.message))
+        await log_attempt("refused" if exc.status < 500 else "failed", exc.message)
+        raise
+    except TimeoutError as exc:
+        await idempotency.release(session, record)
+        await log_attempt("failed", f"no answer within {timeout:.0f}s")
+        raise UpstreamUnavailableError(
+            f"{call.integration.manifest.title} did not answer in time; check the result before retrying."
+        ) from exc
+    except Exception:
+        log.exception("action %s.%s failed", name, call.spec.name)
+        await idempotency.release(session, record)
+        await log_attempt("error", "unexpected plugin error (logged)")
+        raise
+
+    panel = await guarded(
+        call.integration, panel_timeout, lambda: render_panel(registry, call.integration, context, view)
+    )
+    body = {"result": result.model_dump(mode="json"), "panel": panel.model_dump(mode="json")}
+    await idempotency.finish(session, record, 200, body)
+    await log_attempt("succeeded", result.message)
+    return ActionOutcome(200, body)

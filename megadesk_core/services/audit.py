@@ -1,0 +1,49 @@
+"""The audit log: one row per action attempt and per settings change."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.db.models import AuditEntry
+from megadesk_core.services.tenants import Principal
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    outcome: str,
+    integration: str | None = None,
+    ticket_external_id: str | None = None,
+    target: str | None = None,
+    detail: str | None = None,
+    idempotency_key: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            tenant_id=principal.tenant_id,
+            actor_token_id=principal.token_id,
+            actor_name=principal.name,
+            actor_role=principal.role.value,
+            ticket_external_id=ticket_external_id,
+            integration=integration,
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=detail[:2000] if detail else None,
+            idempotency_key=idempotency_key,
+        )
+    )
+    await session.commit()
+
+
+async def list_entries(
+    session: AsyncSession, tenant_id: str, *, limit: int = 100, before_id: int | None = None
+) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.tenant_id == tenant_id)
+    if before_id is not None:
+        query = query.where(col(AuditEntry.id) < before_id)
+    query = query.order_by(col(AuditEntry.id).desc()).limit(limit)
+    return list((await session.exec(query)).all())

@@ -1,0 +1,144 @@
+"""Configuring an integration for a tenant: validate, check with the plugin, store, audit.
+
+Shared by the admin API and the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.db.models import IntegrationInstallation
+from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
+from megadesk_core.keyring import KeyRing, SecretDecryptionError
+from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.services import audit
+from megadesk_core.services.installations import get_installation, merged_input, save_settings, set_enabled
+from megadesk_core.services.tenants import Principal
+from megadesk_core.types import SettingsCheck
+
+
+class SettingsRejectedError(Exception):
+    """The settings are invalid; ``errors`` name the fields. Nothing was saved."""
+
+    def __init__(self, code: str, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors
+
+
+class NotConfiguredError(Exception):
+    pass
+
+
+async def check_settings(
+    registry: IntegrationRegistry, integration: LoadedIntegration, settings: BaseModel, timeout: float
+) -> SettingsCheck | None:
+    """Ask the plugin about the settings; if it cannot tell now, save them with a warning."""
+    try:
+        async with asyncio.timeout(timeout):
+            result = await registry.call(
+                integration.name, "check_settings", settings=settings, options=integration.options
+            )
+    except (RateLimitedError, UpstreamUnavailableError, TimeoutError) as exc:
+        reason = exc.message if isinstance(exc, IntegrationError) else "no answer in time"
+        return SettingsCheck(warnings=[f"The settings could not be checked now ({reason}); they were saved unchecked."])
+    except IntegrationError as exc:
+        errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
+        raise SettingsRejectedError(exc.code, exc.message, errors) from exc
+    if result is None or isinstance(result, SettingsCheck):
+        return result
+    return SettingsCheck.model_validate(result)
+
+
+async def configure(
+    session: AsyncSession,
+    registry: IntegrationRegistry,
+    keyring: KeyRing,
+    actor: Principal,
+    integration: LoadedIntegration,
+    submitted: dict[str, Any],
+    *,
+    enabled: bool | None,
+    check_timeout: float,
+) -> IntegrationInstallation:
+    manifest = integration.manifest
+    row = await get_installation(session, actor.tenant_id, manifest.name)
+    try:
+        candidate = merged_input(row, keyring, manifest, submitted)
+    except SecretDecryptionError:
+        candidate = dict(submitted)  # stored secrets unreadable: the admin must send them again
+    try:
+        settings = manifest.settings_model.model_validate(candidate)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        await audit.record(
+            session,
+            actor,
+            action="settings.update",
+            integration=manifest.name,
+            outcome="invalid",
+            detail="invalid fields: " + ", ".join(e["field"] for e in errors),
+        )
+        raise SettingsRejectedError("invalid_settings", f"The {manifest.title} settings are invalid.", errors) from exc
+    try:
+        check = await check_settings(registry, integration, settings, check_timeout)
+    except SettingsRejectedError as exc:
+        await audit.record(
+            session, actor, action="settings.update", integration=manifest.name, outcome="invalid", detail=exc.message
+        )
+        raise
+    row = await save_settings(session, keyring, actor.tenant_id, manifest, settings, check, enabled=enabled)
+    await audit.record(
+        session,
+        actor,
+        action="settings.update",
+        integration=manifest.name,
+        outcome="succeeded",
+        detail=f"fields: {', '.join(sorted(submitted)) or '(none)'}; enabled: {row.enabled}",
+    )
+    return row
+
+
+async def enable(
+    session: AsyncSession,
+    registry: IntegrationRegistry,
+    keyring: KeyRing,
+    actor: Principal,
+    integration: LoadedIntegration,
+    *,
+    check_timeout: float,
+) -> IntegrationInstallation:
+    """Enable with the stored settings; an integration whose settings have required fields must be
+    configured first (:class:`NotConfiguredError`)."""
+    row = await get_installation(session, actor.tenant_id, integration.name)
+    if row is None:
+        try:
+            integration.manifest.settings_model.model_validate({})
+        except ValidationError as exc:
+            raise NotConfiguredError(
+                f"Configure {integration.manifest.title} first: PUT /api/v1/integrations/{integration.name}/settings"
+            ) from exc
+        return await configure(
+            session, registry, keyring, actor, integration, {}, enabled=True, check_timeout=check_timeout
+        )
+    await set_enabled(session, row, True)
+    await audit.record(session, actor, action="integration.enable", integration=integration.name, outcome="succeeded")
+    return row
+
+
+async def disable(
+    session: AsyncSession, actor: Principal, integration: LoadedIntegration
+) -> IntegrationInstallation | None:
+    row = await get_installation(session, actor.tenant_id, integration.name)
+    if row is not None:
+        await set_enabled(session, row, False)
+    await audit.record(session, actor, action="integration.disable", integration=integration.name, outcome="succeeded")
+    return row

@@ -1,0 +1,75 @@
+"""``Idempotency-Key`` for action requests: the same key replays the first result.
+
+The first request with a key claims it (a unique row); a concurrent duplicate sees it in
+progress; a finished one is replayed; the same key with a different request is refused.
+Failures that are worth retrying (upstream down, rate limits) release the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.db.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+def fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a key: ``record`` is ours to finish, or ``replay`` is set."""
+
+    record: IdempotencyRecord | None
+    replay: IdempotencyRecord | None = None
+    conflict: str | None = None
+
+
+async def _find(session: AsyncSession, tenant_id: str, key: str) -> IdempotencyRecord | None:
+    query = select(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key)
+    return (await session.exec(query)).first()
+
+
+async def claim(session: AsyncSession, tenant_id: str, key: str, request_fingerprint: str) -> Claim:
+    existing = await _find(session, tenant_id, key)
+    if existing is None:
+        record = IdempotencyRecord(tenant_id=tenant_id, key=key, fingerprint=request_fingerprint, state="running")
+        session.add(record)
+        try:
+            await session.commit()
+            return Claim(record=record)
+        except IntegrityError:
+            await session.rollback()  # another request claimed it first
+            existing = await _find(session, tenant_id, key)
+            if existing is None:
+                raise
+    if existing.fingerprint != request_fingerprint:
+        return Claim(
+            record=None,
+            conflict="This Idempotency-Key was already used for a different request; use a new key.",
+        )
+    if existing.state != "done":
+        return Claim(record=None, conflict="A request with this Idempotency-Key is still running; retry shortly.")
+    return Claim(record=None, replay=existing)
+
+
+async def finish(session: AsyncSession, record: IdempotencyRecord, status_code: int, response: dict[str, Any]) -> None:
+    record.state = "done"
+    record.status_code = status_code
+    record.response = response
+    session.add(record)
+    await session.commit()
+
+
+async def release(session: AsyncSession, record: IdempotencyRecord) -> None:
+    await session.delete(record)
+    await session.commit()

@@ -1,0 +1,115 @@
+"""Rendering the sidebar: one panel per enabled integration, concurrently, each isolated.
+
+A plugin that raises, returns something that is not a panel, or misses its deadline yields an
+error panel for its integration alone; the other panels still render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+
+from megadesk_core.db.models import IntegrationInstallation, Ticket
+from megadesk_core.errors import IntegrationError
+from megadesk_core.keyring import KeyRing, SecretDecryptionError
+from megadesk_core.panel import Panel, PanelError, Sidebar, SidebarPanel
+from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.services.installations import integration_context
+from megadesk_core.services.tickets import ticket_context
+from megadesk_core.types import IntegrationContext, ResolvedCustomer, TicketContext
+
+log = logging.getLogger(__name__)
+
+
+def error_panel(integration: LoadedIntegration, code: str, message: str) -> SidebarPanel:
+    return SidebarPanel(
+        integration=integration.name,
+        title=integration.manifest.title,
+        status="error",
+        error=PanelError(code=code, message=message),
+    )
+
+
+async def resolve(
+    registry: IntegrationRegistry, name: str, context: IntegrationContext, ticket: TicketContext
+) -> ResolvedCustomer | None:
+    customer = await registry.call(name, "resolve_customer", context=context, ticket=ticket)
+    if customer is None or isinstance(customer, ResolvedCustomer):
+        return customer
+    return ResolvedCustomer.model_validate(customer)
+
+
+async def render_panel(
+    registry: IntegrationRegistry,
+    integration: LoadedIntegration,
+    context: IntegrationContext,
+    ticket: TicketContext,
+) -> SidebarPanel:
+    """Resolve the customer and render the panel; no error handling (see :func:`guarded`)."""
+    customer = await resolve(registry, integration.name, context, ticket)
+    result = await registry.call(integration.name, "sidebar_panel", context=context, ticket=ticket, customer=customer)
+    panel = result if isinstance(result, Panel) else Panel.model_validate(result)
+    return SidebarPanel(
+        integration=integration.name,
+        title=panel.title,
+        status=panel.status,
+        verified=panel.verified,
+        blocks=panel.blocks,
+    )
+
+
+async def guarded(
+    integration: LoadedIntegration, timeout: float, render: Callable[[], Awaitable[SidebarPanel]]
+) -> SidebarPanel:
+    """Run ``render`` under a deadline and turn every failure into an error panel."""
+    title = integration.manifest.title
+    try:
+        async with asyncio.timeout(timeout):
+            return await render()
+    except TimeoutError:
+        log.warning("integration %s missed its %.1fs panel deadline", integration.name, timeout)
+        return error_panel(integration, "timeout", f"{title} did not answer in time. Reload to try again.")
+    except IntegrationError as exc:
+        return error_panel(integration, exc.code, exc.message)
+    except SecretDecryptionError:
+        log.exception("settings of integration %s cannot be decrypted", integration.name)
+        return error_panel(
+            integration, "settings_unreadable", f"{title} settings cannot be read; an admin must save them again."
+        )
+    except ValidationError:
+        log.exception("integration %s returned an invalid panel", integration.name)
+        return error_panel(integration, "invalid_panel", f"{title} returned a panel this host cannot show.")
+    except Exception:
+        log.exception("integration %s failed to render its panel", integration.name)
+        return error_panel(integration, "plugin_error", f"{title} failed to render; the error was logged.")
+
+
+async def render_sidebar(
+    registry: IntegrationRegistry,
+    keyring: KeyRing,
+    ticket: Ticket,
+    installations: list[IntegrationInstallation],
+    *,
+    timeout: float,
+    selection: dict[str, str] | None = None,
+) -> Sidebar:
+    selection = selection or {}
+    jobs = []
+    for row in installations:
+        integration = registry.get(row.integration)
+        if integration is None:
+            continue  # enabled once, but the plugin is not installed or is blocked in this process
+
+        async def render(
+            row: IntegrationInstallation = row, integration: LoadedIntegration = integration
+        ) -> SidebarPanel:
+            context = integration_context(row, keyring, integration.manifest, integration.options)
+            view = ticket_context(ticket, integration.name, selection.get(integration.name))
+            return await render_panel(registry, integration, context, view)
+
+        jobs.append(guarded(integration, timeout, render))
+    panels = await asyncio.gather(*jobs)
+    return Sidebar(ticket_id=ticket.external_id, panels=sorted(panels, key=lambda p: (p.title.lower(), p.integration)))

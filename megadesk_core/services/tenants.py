@@ -1,0 +1,91 @@
+"""Tenants and their API tokens. Tokens are shown once and stored as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.db.models import ApiToken, Tenant
+from megadesk_core.keyring import random_token
+
+TOKEN_PREFIX = "mdk_"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a token, its tenant and its role."""
+
+    tenant_id: str
+    tenant_slug: str
+    token_id: str
+    name: str
+    role: Role
+
+    def may(self, role: Role) -> bool:
+        return self.role is Role.ADMIN or self.role is role
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 192 random bits: a plain SHA-256 is enough (no dictionary to defend against).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TenantError(ValueError):
+    pass
+
+
+async def create_tenant(session: AsyncSession, slug: str, name: str | None = None) -> Tenant:
+    if not _SLUG.match(slug):
+        raise TenantError("a tenant slug is lower-case letters, digits and dashes, at most 63 characters")
+    existing = (await session.exec(select(Tenant).where(Tenant.slug == slug))).first()
+    if existing is not None:
+        raise TenantError(f"tenant {slug!r} already exists")
+    tenant = Tenant(slug=slug, name=name or slug)
+    session.add(tenant)
+    await session.commit()
+    return tenant
+
+
+async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    return (await session.exec(select(Tenant).where(Tenant.slug == slug))).first()
+
+
+async def create_token(session: AsyncSession, tenant: Tenant, role: Role, name: str) -> str:
+    """Create a token and return it in clear: the only time it is ever visible."""
+    token = random_token(TOKEN_PREFIX)
+    session.add(ApiToken(tenant_id=tenant.id, name=name, role=role.value, token_hash=hash_token(token)))
+    await session.commit()
+    return token
+
+
+async def authenticate(session: AsyncSession, token: str) -> Principal | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        await session.exec(
+            select(ApiToken, Tenant)
+            .join(Tenant, col(Tenant.id) == col(ApiToken.tenant_id))
+            .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+        )
+    ).first()
+    if row is None:
+        return None
+    api_token, tenant = row
+    return Principal(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        token_id=api_token.id,
+        name=api_token.name,
+        role=Role(api_token.role),
+    )

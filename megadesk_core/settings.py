@@ -1,0 +1,69 @@
+"""Process configuration, from ``MEGADESK_*`` environment variables and an optional ``.env``.
+
+Nothing reads settings at import time: the CLI builds a :class:`Settings` and hands it to
+:func:`megadesk_core.app.create_app`; tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_names(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MEGADESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default=Path(".megadesk"),
+        description="Folder for the embedded default's SQLite database and generated key file.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql://user@host/db. Default: SQLite in data_dir.",
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Key ring for settings secrets: comma-separated 'key_id:base64-32-bytes', "
+        "newest (used to encrypt) first. Generate one with 'megadesk keys generate'.",
+    )
+    encryption_keys_file: Path | None = Field(
+        default=None, description="A file holding the key ring in the same format (one per line)."
+    )
+    plugins_allow: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="Comma-separated entry-point names to load; unset loads all, empty loads none.",
+    )
+    plugins_block: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated entry-point names never to load."
+    )
+    plugin_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Process-level plugin options as JSON, e.g. {"stripe": {"api_base": "http://127.0.0.1:12111"}}.',
+    )
+    panel_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
+    action_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    auto_migrate: bool = Field(default=True, description="Apply database migrations when the app starts.")
+    log_level: str = "INFO"
+
+    @field_validator("plugins_allow", "plugins_block", mode="before")
+    @classmethod
+    def _split_comma_separated(cls, value: object) -> object:
+        return _split_names(value)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'megadesk.sqlite3').resolve()}"

@@ -1,0 +1,82 @@
+"""Start-up: migrations, the key ring against the database, the plugins. Fails loudly and clearly."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, col, select
+
+from megadesk_core.db.engine import make_sync_engine
+from megadesk_core.db.models import IntegrationInstallation, KeyCanary
+from megadesk_core.keyring import KeyConfigurationError, KeyRing, SecretDecryptionError
+from megadesk_core.migrate import upgrade_database
+from megadesk_core.plugins import IntegrationRegistry, PluginConfigurationError, load_integrations
+from megadesk_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The host cannot start; the message says what to fix."""
+
+
+def verify_keyring(database_url: str, keyring: KeyRing) -> None:
+    """Every key that encrypted a stored secret must be in the ring and be the same key."""
+    engine = make_sync_engine(database_url)
+    try:
+        with Session(engine) as session:
+            used = set(
+                session.exec(
+                    select(IntegrationInstallation.key_id)
+                    .where(col(IntegrationInstallation.key_id).is_not(None))
+                    .distinct()
+                ).all()
+            )
+            canaries = {c.key_id: c.token for c in session.exec(select(KeyCanary)).all()}
+    finally:
+        engine.dispose()
+    missing = sorted(k for k in used if k is not None and k not in keyring.key_ids)
+    if missing:
+        raise StartupError(
+            f"stored secrets are encrypted with key(s) {', '.join(missing)}, which are not in the key ring "
+            f"(it has {', '.join(keyring.key_ids)}); add them back to MEGADESK_ENCRYPTION_KEYS"
+        )
+    for key_id, token in canaries.items():
+        if key_id in keyring.key_ids:
+            try:
+                keyring.check_canary(token)
+            except SecretDecryptionError as exc:
+                raise StartupError(str(exc)) from exc
+
+
+def load_keyring(settings: Settings) -> KeyRing:
+    try:
+        return KeyRing.from_settings(settings)
+    except KeyConfigurationError as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def load_registry(settings: Settings) -> IntegrationRegistry:
+    try:
+        registry = load_integrations(
+            allow=settings.plugins_allow, block=settings.plugins_block, plugin_options=settings.plugin_options
+        )
+    except PluginConfigurationError as exc:
+        raise StartupError(str(exc)) from exc
+    log.info("integrations loaded: %s", ", ".join(sorted(registry.integrations)) or "none")
+    return registry
+
+
+def prepare(
+    settings: Settings, *, keyring: KeyRing | None = None, registry: IntegrationRegistry | None = None
+) -> tuple[KeyRing, IntegrationRegistry]:
+    """Everything the app needs before it serves a request, or a :class:`StartupError`.
+
+    Tests may hand in a ready key ring or registry (plugins registered directly).
+    """
+    keyring = keyring or load_keyring(settings)
+    url = settings.resolved_database_url()
+    if settings.auto_migrate:
+        upgrade_database(url)
+    verify_keyring(url, keyring)
+    return keyring, registry or load_registry(settings)

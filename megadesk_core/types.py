@@ -1,0 +1,193 @@
+"""Typed, frozen objects that cross the boundary between the host and its plugins.
+
+Plugins receive :class:`IntegrationContext`, :class:`TicketContext` and
+:class:`ResolvedCustomer`, and return :class:`IntegrationManifest`, :class:`ResolvedCustomer`,
+:class:`~megadesk_core.panel.Panel`, :class:`ActionSpec`, :class:`ActionResult` and
+:class:`SettingsCheck`. The host validates what plugins return before using it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from megadesk_core.panel import (
+    PANEL_SCHEMA_VERSION,
+    ActionButton,
+    ActionsBlock,
+    Badge,
+    BadgesBlock,
+    Block,
+    ChoiceBlock,
+    ChoiceOption,
+    KeyValueBlock,
+    KeyValueItem,
+    Link,
+    LinksBlock,
+    NoticeBlock,
+    Panel,
+    TableBlock,
+    TableCell,
+    TableColumn,
+    TableRow,
+)
+
+HOOK_API_VERSION = 1
+"""The version of the hook API this host implements; a plugin declares the one it targets."""
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+__all__ = [
+    "HOOK_API_VERSION",
+    "PANEL_SCHEMA_VERSION",
+    "ActionButton",
+    "ActionPayload",
+    "ActionResult",
+    "ActionSpec",
+    "ActionsBlock",
+    "Badge",
+    "BadgesBlock",
+    "Block",
+    "ChoiceBlock",
+    "ChoiceOption",
+    "CustomerCandidate",
+    "IntegrationContext",
+    "IntegrationManifest",
+    "KeyValueBlock",
+    "KeyValueItem",
+    "Link",
+    "LinksBlock",
+    "NoticeBlock",
+    "Panel",
+    "ResolvedCustomer",
+    "SettingsCheck",
+    "TableBlock",
+    "TableCell",
+    "TableColumn",
+    "TableRow",
+    "TicketContext",
+    "UnavailableFeature",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class IntegrationManifest:
+    """What an integration is: returned by the ``manifest`` hook.
+
+    ``name`` is the stable key (lower-case slug) used in URLs, settings rows and the ticket's
+    Custom Data (``integrations.<name>``). ``settings_model`` is the per-tenant settings; mark
+    secret fields ``SecretStr`` and the host encrypts them. ``options_model`` is optional
+    process-level configuration (from ``MEGADESK_PLUGIN_OPTIONS``), never set by a tenant.
+    """
+
+    name: str
+    title: str
+    settings_model: type[BaseModel]
+    description: str = ""
+    options_model: type[BaseModel] | None = None
+    hook_api_version: int = HOOK_API_VERSION
+    panel_schema_version: int = PANEL_SCHEMA_VERSION
+    features: tuple[str, ...] = field(default=())
+
+
+class UnavailableFeature(_Frozen):
+    feature: str
+    reason: str
+
+
+class SettingsCheck(_Frozen):
+    """What the ``check_settings`` hook found out about a tenant's settings when saved."""
+
+    warnings: list[str] = Field(default_factory=list)
+    unavailable_features: list[UnavailableFeature] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IntegrationContext:
+    """One integration bound to one tenant: its decrypted settings and process options."""
+
+    tenant_id: str
+    integration: str
+    settings: BaseModel
+    options: BaseModel | None = None
+    settings_check: SettingsCheck | None = None
+
+
+class TicketContext(_Frozen):
+    """The ticket an agent has open, as one integration sees it.
+
+    ``custom_data`` is only this integration's block of the ticket's Custom Data
+    (``custom_data["integrations"][<name>]``), or ``{}``. ``selection`` is the agent's
+    choice from a :class:`~megadesk_core.panel.ChoiceBlock`, if any.
+    """
+
+    ticket_id: str
+    requester_email: str | None = None
+    subject: str | None = None
+    custom_data: dict[str, Any] = Field(default_factory=dict)
+    selection: str | None = None
+
+
+class CustomerCandidate(_Frozen):
+    id: str
+    label: str
+    description: str | None = None
+
+
+class ResolvedCustomer(_Frozen):
+    """The external record a ticket is about.
+
+    ``verified`` is ``True`` only when the ticket itself named the record (Custom Data);
+    a match by email is ``False``. ``alternatives`` are the other records that matched too.
+    """
+
+    id: str
+    verified: bool
+    label: str | None = None
+    matched_by: str = "custom_data"
+    alternatives: list[CustomerCandidate] = Field(default_factory=list)
+
+
+class ActionPayload(BaseModel):
+    """Base of every action's payload model. Actions subclass it and add their own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(min_length=1, max_length=255, description="Id of the object the action applies to.")
+    identity_confirmed: bool = Field(
+        default=False,
+        description="The agent confirmed the customer's identity. Required when the customer "
+        "match is not verified and the action needs a verified customer.",
+    )
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """An action an agent can run from the sidebar, returned by the ``actions`` hook."""
+
+    name: str
+    title: str
+    payload_model: type[ActionPayload]
+    confirmation: str
+    description: str = ""
+    danger: bool = False
+    requires_verified_customer: bool = True
+    feature: str | None = None
+    """Name of a manifest feature this action needs; hidden when the settings check says it
+    is unavailable."""
+
+
+class ActionResult(_Frozen):
+    """What a successful action returns; failures are raised as ``IntegrationError``."""
+
+    message: str
+    target: str
+    reference: str | None = None
+    details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
