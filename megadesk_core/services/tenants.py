@@ -28,7 +28,7 @@ class Principal:
 
     tenant_id: str
     tenant_slug: str
-    token_id: str
+    token_id: str | None
     name: str
     role: Role
 

@@ -1,0 +1,261 @@
+"""The ``megadesk`` command: serve, migrate, tenants and tokens, integrations, keys, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from megadesk_core.cli_support import cli_database as _database
+from megadesk_core.cli_support import cli_host as _host
+from megadesk_core.cli_support import cli_principal as _cli_principal
+from megadesk_core.cli_support import tenant_by_slug as _tenant
+from megadesk_core.settings import Settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    async def call() -> T:
+        return await make()
+
+    return asyncio.run(call())
+
+
+def _fail_on_startup_errors(func: Callable[..., T]) -> Callable[..., T]:
+    """Turn start-up problems into a one-line error and exit status 1, not a traceback."""
+    import functools
+
+    from megadesk_core.keyring import KeyConfigurationError, SecretDecryptionError
+    from megadesk_core.startup import StartupError
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except (StartupError, KeyConfigurationError, SecretDecryptionError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@click.group()
+@click.option("--log-level", default=None, help="Override MEGADESK_LOG_LEVEL.")
+def main(log_level: str | None) -> None:
+    """Megadesk Integrations: the host that serves integration panels and actions.
+
+    Configuration comes from MEGADESK_* environment variables and .env (see the README).
+    """
+    logging.basicConfig(
+        level=(log_level or _settings().log_level).upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise on every command
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default MEGADESK_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default MEGADESK_PORT).")
+@_fail_on_startup_errors
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API server."""
+    import uvicorn
+
+    from megadesk_core.app import create_app
+
+    settings = _settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from megadesk_core.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.resolved_database_url())
+    click.echo("database is up to date")
+
+
+@main.group()
+def tenants() -> None:
+    """Create tenants."""
+
+
+@tenants.command("create")
+@click.argument("slug")
+@click.option("--name", default=None, help="Display name (default: the slug).")
+@_fail_on_startup_errors
+def tenants_create(slug: str, name: str | None) -> None:
+    """Create a tenant SLUG (lower-case letters, digits, dashes)."""
+    from megadesk_core.services.tenants import TenantError, create_tenant
+
+    async def create() -> None:
+        async with _database() as db, db.session() as session:
+            await create_tenant(session, slug, name)
+
+    try:
+        _run(create)
+    except TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"tenant {slug} created")
+
+
+@main.group()
+def tokens() -> None:
+    """Create API tokens."""
+
+
+@tokens.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="The tenant's slug.")
+@click.option("--role", type=click.Choice(["agent", "admin"]), required=True)
+@click.option("--name", required=True, help="Who or what uses the token, for the audit log.")
+@_fail_on_startup_errors
+def tokens_create(tenant_slug: str, role: str, name: str) -> None:
+    """Create a token and print it. It is shown once; only its hash is stored."""
+    from megadesk_core.services.tenants import Role, create_token
+
+    async def create() -> str:
+        async with _database() as db, db.session() as session:
+            tenant = await _tenant(session, tenant_slug)
+            return await create_token(session, tenant, Role(role), name)
+
+    click.echo(_run(create))
+
+
+@main.group()
+def integrations() -> None:
+    """List, enable and disable integrations."""
+
+
+@integrations.command("list")
+@click.option("--tenant", "tenant_slug", default=None, help="Also show whether this tenant enabled each.")
+@_fail_on_startup_errors
+def integrations_list(tenant_slug: str | None) -> None:
+    """List the integrations this process loads (and those it refused)."""
+    from megadesk_core.services.installations import get_installation
+    from megadesk_core.startup import load_registry
+
+    registry = load_registry(_settings())
+
+    async def states() -> dict[str, str]:
+        if tenant_slug is None:
+            return {}
+        async with _database() as db, db.session() as session:
+            tenant = await _tenant(session, tenant_slug)
+            result = {}
+            for name in registry.integrations:
+                row = await get_installation(session, tenant.id, name)
+                result[name] = "enabled" if row and row.enabled else ("disabled" if row else "not configured")
+            return result
+
+    tenant_states = _run(states)
+    for name, loaded in sorted(registry.integrations.items()):
+        state = f" [{tenant_states[name]}]" if name in tenant_states else ""
+        click.echo(f"{name}\t{loaded.manifest.title}{state}\t{loaded.source}")
+    for name, reason in sorted(registry.rejected.items()):
+        click.echo(f"{name}\tREFUSED\t{reason}")
+
+
+@integrations.command("enable")
+@click.argument("name")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option(
+    "--settings-file",
+    type=click.File("r"),
+    default=None,
+    help="JSON settings for the integration; '-' reads standard input (keeps secrets out of shell history).",
+)
+@_fail_on_startup_errors
+def integrations_enable(name: str, tenant_slug: str, settings_file: Any) -> None:
+    """Configure (optionally) and enable integration NAME for a tenant."""
+    from megadesk_core.services import configure
+
+    submitted: dict[str, Any] = json.load(settings_file) if settings_file is not None else {}
+
+    async def enable() -> None:
+        async with _host() as (db, keyring, registry), db.session() as session:
+            integration = registry.get(name)
+            if integration is None:
+                raise click.ClickException(f"integration {name!r} is not loaded by this process")
+            actor = await _cli_principal(session, tenant_slug)
+            try:
+                if submitted:
+                    await configure.configure(
+                        session, registry, keyring, actor, integration, submitted, enabled=True, check_timeout=30
+                    )
+                else:
+                    await configure.enable(session, registry, keyring, actor, integration, check_timeout=30)
+            except configure.SettingsRejectedError as exc:
+                fields = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+                raise click.ClickException(f"{exc.message} {fields}".strip()) from exc
+            except configure.NotConfiguredError as exc:
+                raise click.ClickException(f"{exc} (or pass --settings-file)") from exc
+
+    _run(enable)
+    click.echo(f"{name} enabled for {tenant_slug}")
+
+
+@integrations.command("disable")
+@click.argument("name")
+@click.option("--tenant", "tenant_slug", required=True)
+@_fail_on_startup_errors
+def integrations_disable(name: str, tenant_slug: str) -> None:
+    """Disable integration NAME for a tenant (its settings are kept)."""
+    from megadesk_core.services import configure
+
+    async def disable() -> None:
+        async with _host() as (db, _keyring, registry), db.session() as session:
+            integration = registry.get(name)
+            if integration is None:
+                raise click.ClickException(f"integration {name!r} is not loaded by this process")
+            await configure.disable(session, await _cli_principal(session, tenant_slug), integration)
+
+    _run(disable)
+    click.echo(f"{name} disabled for {tenant_slug}")
+
+
+@main.group()
+def keys() -> None:
+    """Generate encryption keys and rotate stored secrets onto the newest key."""
+
+
+@keys.command("generate")
+@click.option("--id", "key_id", default=None, help="Key id (default: k<timestamp>).")
+def keys_generate(key_id: str | None) -> None:
+    """Print a new key-ring entry. Put it first in MEGADESK_ENCRYPTION_KEYS to make it the newest."""
+    from megadesk_core.keyring import generate_key_entry
+
+    click.echo(generate_key_entry(key_id))
+
+
+@keys.command("rotate")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@_fail_on_startup_errors
+def keys_rotate(batch_size: int) -> None:
+    """Re-encrypt every stored secret under the key ring's first key.
+
+    Afterwards, older keys can be removed from the ring.
+    """
+    from megadesk_core.services.rotation import rotate_secrets
+    from megadesk_core.startup import load_keyring
+
+    settings = _settings()
+    keyring = load_keyring(settings)
+    with click.progressbar(length=1, label=f"re-encrypting under {keyring.primary_id}", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        changed = rotate_secrets(settings.resolved_database_url(), keyring, batch_size=batch_size, progress=progress)
+    click.echo(f"{changed} secret(s) re-encrypted under key {keyring.primary_id}")

@@ -1,0 +1,101 @@
+"""Loading plugins: entry points, allow and block lists, broken and incompatible plugins."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import EntryPoint
+
+import pytest
+from pydantic import BaseModel
+
+from megadesk_core import hookimpl, plugins
+from megadesk_core.plugins import PluginConfigurationError, load_integrations
+from megadesk_core.types import IntegrationManifest
+
+
+class Empty(BaseModel):
+    pass
+
+
+def _plugin(name: str, **manifest_fields):
+    class Plugin:
+        @hookimpl
+        def manifest(self) -> IntegrationManifest:
+            return IntegrationManifest(name=name, title=name.title(), settings_model=Empty, **manifest_fields)
+
+    return Plugin()
+
+
+@pytest.fixture
+def fake_entry_points(monkeypatch):
+    def install(*points: tuple[str, str]):
+        eps = [EntryPoint(name=n, value=v, group="megadesk.integrations") for n, v in points]
+        monkeypatch.setattr(plugins, "entry_points", lambda group: eps)
+
+    return install
+
+
+def test_a_plugin_that_fails_to_import_is_logged_and_skipped(fake_entry_points, caplog):
+    fake_entry_points(("broken", "megadesk_no_such_module.plugin"), ("sample", "megadesk_sample.plugin"))
+    with caplog.at_level(logging.ERROR):
+        registry = load_integrations()
+    assert list(registry.integrations) == ["sample"]
+    assert "plugin broken (megadesk_no_such_module.plugin) failed to import and is skipped" in caplog.text
+
+
+def test_allow_and_block_lists(fake_entry_points):
+    fake_entry_points(("sample", "megadesk_sample.plugin"))
+    assert list(load_integrations(allow=["sample"]).integrations) == ["sample"]
+    assert list(load_integrations(allow=[]).integrations) == []
+    assert list(load_integrations(block=["sample"]).integrations) == []
+
+
+def test_a_misspelled_hook_implementation_fails_loudly():
+    class Misspelled:
+        @hookimpl
+        def sidebar_pannel(self) -> None:
+            pass
+
+    with pytest.raises(PluginConfigurationError, match="sidebar_pannel"):
+        load_integrations(extra_plugins=[Misspelled()], load_entry_points=False)
+
+
+def test_a_plugin_built_for_another_hook_api_is_refused_with_a_clear_message(caplog):
+    registry = load_integrations(
+        extra_plugins=[_plugin("future", hook_api_version=2), _plugin("fine")], load_entry_points=False
+    )
+    assert list(registry.integrations) == ["fine"]
+    (reason,) = registry.rejected.values()
+    assert "built for hook API version 2, this host implements version 1" in reason
+    assert "install a release of the plugin made for this host" in reason
+
+
+def test_two_plugins_claiming_one_name_stop_the_host():
+    with pytest.raises(PluginConfigurationError, match="two plugins claim the integration name 'dup'"):
+        load_integrations(extra_plugins=[_plugin("dup"), _plugin("dup")], load_entry_points=False)
+
+
+def test_invalid_process_options_stop_the_host():
+    class Options(BaseModel):
+        model_config = {"extra": "forbid"}
+        api_base: str | None = None
+
+    registry = load_integrations(
+        extra_plugins=[_plugin("opt", options_model=Options)],
+        load_entry_points=False,
+        plugin_options={"opt": {"api_base": "http://127.0.0.1:1"}},
+    )
+    options = registry.integrations["opt"].options
+    assert isinstance(options, Options) and options.api_base == "http://127.0.0.1:1"
+    with pytest.raises(PluginConfigurationError, match="plugin_options for 'opt' are invalid"):
+        load_integrations(
+            extra_plugins=[_plugin("opt", options_model=Options)],
+            load_entry_points=False,
+            plugin_options={"opt": {"bogus": 1}},
+        )
+
+
+def test_bad_names_are_refused():
+    registry = load_integrations(extra_plugins=[_plugin("Bad Name")], load_entry_points=False)
+    assert registry.integrations == {}
+    assert "must match" in next(iter(registry.rejected.values()))
