@@ -8,11 +8,11 @@ change; renaming or removing one bumps :data:`PANEL_SCHEMA_VERSION`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-PANEL_SCHEMA_VERSION = 1
+PANEL_SCHEMA_VERSION: Final = 1
 
 Tone = Literal["neutral", "info", "success", "warning", "danger"]
 JsonScalar = str | int | float | bool | None

@@ -53,7 +53,7 @@ def test_malformed_key_rings_are_clear_errors(text, message):
 
 def test_missing_key_names_the_settings_and_the_fix(tmp_path):
     settings = Settings(_env_file=None, data_dir=tmp_path)
-    with pytest.raises(KeyConfigurationError, match="MEGADESK_ENCRYPTION_KEYS.*megadesk keys generate"):
+    with pytest.raises(KeyConfigurationError, match=r"MEGADESK_ENCRYPTION_KEYS.*megadesk keys generate"):
         KeyRing.from_settings(settings)
     entry = generate_key_entry("env")
     ring = KeyRing.from_settings(Settings(_env_file=None, data_dir=tmp_path, encryption_keys=SecretStr(entry)))

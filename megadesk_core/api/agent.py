@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar.di import NamedDependency
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, JSONBody, HeaderParameter, QueryParameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import action_out

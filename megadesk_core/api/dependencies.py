@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from litestar.di import NamedDependency
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.problems import ProblemError

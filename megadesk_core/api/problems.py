@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from megadesk_core.errors import IntegrationError, RateLimitedError
 from megadesk_core.problems import PROBLEM_MEDIA_TYPE, problem_body, status_title
@@ -83,7 +84,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return problem_response(request, 500, "internal_error", "Something went wrong on our side; it was logged.")
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ProblemError: handle_problem,
     ActionRequestError: handle_action_request,
     IntegrationError: handle_integration_error,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
@@ -24,7 +25,6 @@ from megadesk_core.services.sidebar import guarded, render_panel, resolve
 from megadesk_core.services.tenants import Principal
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import ActionResult, ActionSpec
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
