@@ -22,7 +22,7 @@ from megadesk_core.startup import prepare
 async def cli_database(settings: Settings | None = None) -> AsyncIterator[Database]:
     """The database, migrated if the settings say so (the embedded default does)."""
     settings = settings or Settings()
-    if settings.auto_migrate:
+    if settings.migrate_on_startup():
         from megadesk_core.migrate import upgrade_database
 
         upgrade_database(settings.resolved_database_url())

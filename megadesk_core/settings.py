@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     def _split_comma_separated(cls, value: object) -> object:
         return _split_names(value)
 
+    def migrate_on_startup(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else self.database_url is None
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

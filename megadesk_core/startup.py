@@ -76,7 +76,7 @@ def prepare(
     """
     keyring = keyring or load_keyring(settings)
     url = settings.resolved_database_url()
-    if settings.auto_migrate:
+    if settings.migrate_on_startup():
         upgrade_database(url)
     verify_keyring(url, keyring)
     return keyring, registry or load_registry(settings)
