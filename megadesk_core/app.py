@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar.di import NamedDependency
 from litestar import Litestar, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -21,6 +21,7 @@ from megadesk_core.api.state import HostState
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
 from megadesk_core.panel import panel_json_schema
+from megadesk_core.panel_cache import make_panel_cache
 from megadesk_core.plugins import IntegrationRegistry
 from megadesk_core.services.tenants import Principal
 from megadesk_core.settings import Settings
@@ -59,7 +60,8 @@ def create_app(
     settings = settings or Settings()
     keyring, registry = prepare(settings, keyring=keyring, registry=registry)
     database = Database(settings.resolved_database_url())
-    host = HostState(settings=settings, database=database, registry=registry, keyring=keyring)
+    panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds)
+    host = HostState(settings=settings, database=database, registry=registry, keyring=keyring, panel_cache=panel_cache)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -67,6 +69,7 @@ def create_app(
             yield
         finally:
             await host.registry.shutdown()
+            await panel_cache.close()
             await database.dispose()
 
     return Litestar(

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     )
     panel_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     action_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the panel cache shared by all app processes, e.g. redis://127.0.0.1:6379/0.",
+    )
+    panel_cache_seconds: float = Field(
+        default=15.0, ge=0, le=300, description="How long a rendered panel is reused (with redis_url); 0 turns it off."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     auto_migrate: bool = Field(default=True, description="Apply database migrations when the app starts.")

@@ -20,9 +20,9 @@ from megadesk_core.services import tickets
 from megadesk_core.services.actions import ActionCall, run_action
 from megadesk_core.services.idempotency import MAX_KEY_LENGTH
 from megadesk_core.services.installations import enabled_installations, get_installation
-from megadesk_core.services.sidebar import render_sidebar
 from megadesk_core.services.tenants import Principal
 
+FRESH_DESCRIPTION = "Skip the shared panel cache (e.g. an agent's explicit reload)."
 SELECT_DESCRIPTION = "The agent's choice among several matching records (from a choice block)."
 
 
@@ -104,17 +104,12 @@ class TicketController(Controller):
             list[str] | None,
             QueryParameter(description="Choices as 'integration:value', e.g. stripe:cus_123 (repeatable)."),
         ] = None,
+        fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
     ) -> Sidebar:
         ticket = await _ticket(db_session, agent, ticket_id)
         selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
-        return await render_sidebar(
-            host.registry,
-            host.keyring,
-            ticket,
-            await enabled_installations(db_session, agent.tenant_id),
-            timeout=host.settings.panel_timeout_seconds,
-            selection=selection,
-        )
+        installations = await enabled_installations(db_session, agent.tenant_id)
+        return await host.renderer.sidebar(ticket, installations, selection=selection, fresh=fresh)
 
     @get("/{ticket_id:str}/panels/{integration:str}", operation_id="getPanel", summary="One integration's panel")
     async def panel(
@@ -125,18 +120,11 @@ class TicketController(Controller):
         ticket_id: FromPath[str],
         integration: FromPath[str],
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
+        fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
     ) -> SidebarPanel:
         ticket = await _ticket(db_session, agent, ticket_id)
-        _, row = await _enabled(host, db_session, agent, integration)
-        sidebar = await render_sidebar(
-            host.registry,
-            host.keyring,
-            ticket,
-            [row],
-            timeout=host.settings.panel_timeout_seconds,
-            selection={integration: select} if select else None,
-        )
-        return sidebar.panels[0]
+        loaded, row = await _enabled(host, db_session, agent, integration)
+        return await host.renderer.panel(ticket, row, loaded, select, fresh=fresh)
 
     @post(
         "/{ticket_id:str}/panels/{integration:str}/actions/{action:str}",
@@ -173,11 +161,9 @@ class TicketController(Controller):
             )
         outcome = await run_action(
             db_session,
-            host.registry,
-            host.keyring,
+            host.renderer,
             ActionCall(agent, ticket, row, loaded, spec, data, idempotency_key, select),
             timeout=host.settings.action_timeout_seconds,
-            panel_timeout=host.settings.panel_timeout_seconds,
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         media_type = "application/json" if outcome.status < 400 else "application/problem+json"

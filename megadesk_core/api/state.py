@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
+from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.settings import Settings
 
 
@@ -16,3 +18,8 @@ class HostState:
     database: Database
     registry: IntegrationRegistry
     keyring: KeyRing
+    panel_cache: PanelCache
+
+    @property
+    def renderer(self) -> PanelRenderer:
+        return PanelRenderer(self.registry, self.keyring, self.panel_cache, self.settings.panel_timeout_seconds)

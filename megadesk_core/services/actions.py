@@ -16,12 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
-from megadesk_core.keyring import KeyRing
-from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.problems import problem_body
 from megadesk_core.services import audit, idempotency
 from megadesk_core.services.installations import integration_context
-from megadesk_core.services.sidebar import guarded, render_panel, resolve
+from megadesk_core.services.sidebar import PanelRenderer, resolve
 from megadesk_core.services.tenants import Principal
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import ActionResult, ActionSpec
@@ -67,13 +66,7 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 async def run_action(
-    session: AsyncSession,
-    registry: IntegrationRegistry,
-    keyring: KeyRing,
-    call: ActionCall,
-    *,
-    timeout: float,
-    panel_timeout: float,
+    session: AsyncSession, renderer: PanelRenderer, call: ActionCall, *, timeout: float
 ) -> ActionOutcome:
     name = call.integration.name
     ticket_id = call.ticket.external_id
@@ -112,7 +105,10 @@ async def run_action(
     record = claim.record
     assert record is not None
 
-    context = integration_context(call.installation, keyring, call.integration.manifest, call.integration.options)
+    registry = renderer.registry
+    context = integration_context(
+        call.installation, renderer.keyring, call.integration.manifest, call.integration.options
+    )
     view = ticket_context(call.ticket, name, call.selection)
     try:
         async with asyncio.timeout(timeout):
@@ -164,9 +160,10 @@ async def run_action(
         await log_attempt("error", "unexpected plugin error (logged)")
         raise
 
-    panel = await guarded(
-        call.integration, panel_timeout, lambda: render_panel(registry, call.integration, context, view)
-    )
+    # The action changed upstream state: every process must stop serving this integration's
+    # cached panels for the tenant, and the agent sees the new state right away.
+    await renderer.cache.invalidate(call.principal.tenant_id, name)
+    panel = await renderer.panel(call.ticket, call.installation, call.integration, call.selection, fresh=True)
     body = {"result": result.model_dump(mode="json"), "panel": panel.model_dump(mode="json")}
     await idempotency.finish(session, record, 200, body)
     await log_attempt("succeeded", result.message)

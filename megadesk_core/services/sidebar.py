@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -16,6 +17,7 @@ from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError
 from megadesk_core.keyring import KeyRing, SecretDecryptionError
 from megadesk_core.panel import Panel, PanelError, Sidebar, SidebarPanel
+from megadesk_core.panel_cache import PanelCache, fingerprint
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.services.installations import integration_context
 from megadesk_core.services.tickets import ticket_context
@@ -87,29 +89,56 @@ async def guarded(
         return error_panel(integration, "plugin_error", f"{title} failed to render; the error was logged.")
 
 
-async def render_sidebar(
-    registry: IntegrationRegistry,
-    keyring: KeyRing,
-    ticket: Ticket,
-    installations: list[IntegrationInstallation],
-    *,
-    timeout: float,
-    selection: dict[str, str] | None = None,
-) -> Sidebar:
-    selection = selection or {}
-    jobs = []
-    for row in installations:
-        integration = registry.get(row.integration)
-        if integration is None:
-            continue  # enabled once, but the plugin is not installed or is blocked in this process
+@dataclass(frozen=True)
+class PanelRenderer:
+    """Renders panels for tickets, through the shared panel cache."""
 
-        async def render(
-            row: IntegrationInstallation = row, integration: LoadedIntegration = integration
-        ) -> SidebarPanel:
-            context = integration_context(row, keyring, integration.manifest, integration.options)
-            view = ticket_context(ticket, integration.name, selection.get(integration.name))
-            return await render_panel(registry, integration, context, view)
+    registry: IntegrationRegistry
+    keyring: KeyRing
+    cache: PanelCache
+    timeout: float
 
-        jobs.append(guarded(integration, timeout, render))
-    panels = await asyncio.gather(*jobs)
-    return Sidebar(ticket_id=ticket.external_id, panels=sorted(panels, key=lambda p: (p.title.lower(), p.integration)))
+    async def panel(
+        self,
+        ticket: Ticket,
+        row: IntegrationInstallation,
+        integration: LoadedIntegration,
+        selection: str | None = None,
+        *,
+        fresh: bool = False,
+    ) -> SidebarPanel:
+        """One integration's panel; ``fresh`` skips the cache (the result still refills it)."""
+        # Settings and ticket changes move updated_at, so they change the key by themselves.
+        key = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
+        if not fresh and (cached := await self.cache.get(row.tenant_id, integration.name, key)) is not None:
+            return cached
+
+        async def render() -> SidebarPanel:
+            context = integration_context(row, self.keyring, integration.manifest, integration.options)
+            view = ticket_context(ticket, integration.name, selection)
+            return await render_panel(self.registry, integration, context, view)
+
+        panel = await guarded(integration, self.timeout, render)
+        await self.cache.put(row.tenant_id, integration.name, key, panel)
+        return panel
+
+    async def sidebar(
+        self,
+        ticket: Ticket,
+        installations: list[IntegrationInstallation],
+        *,
+        selection: dict[str, str] | None = None,
+        fresh: bool = False,
+    ) -> Sidebar:
+        """Every enabled integration's panel, rendered concurrently."""
+        selection = selection or {}
+        jobs = []
+        for row in installations:
+            integration = self.registry.get(row.integration)
+            if integration is None:
+                continue  # enabled once, but the plugin is not installed or is blocked in this process
+            jobs.append(self.panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
+        panels = await asyncio.gather(*jobs)
+        return Sidebar(
+            ticket_id=ticket.external_id, panels=sorted(panels, key=lambda p: (p.title.lower(), p.integration))
+        )

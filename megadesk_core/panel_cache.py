@@ -1,0 +1,104 @@
+"""A short-lived panel cache shared by every app process, in Redis (optional).
+
+Opening the same ticket from several agents' screens, or reopening it, would otherwise call
+the upstream API (e.g. Stripe, with its per-account rate limit) each time. With
+``MEGADESK_REDIS_URL`` set, rendered panels are kept for ``MEGADESK_PANEL_CACHE_SECONDS``.
+Correctness after a change made through Megadesk: every action and every settings change
+bumps a per-tenant, per-integration generation number, which is part of every cache key, so
+all processes stop serving the old panels at once. Error panels are never cached. Without
+Redis there is no cache (a per-process cache would show different states behind a load
+balancer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Protocol
+
+from megadesk_core.panel import SidebarPanel
+
+log = logging.getLogger(__name__)
+
+
+class PanelCache(Protocol):
+    async def get(self, tenant_id: str, integration: str, fingerprint: str) -> SidebarPanel | None: ...
+    async def put(self, tenant_id: str, integration: str, fingerprint: str, panel: SidebarPanel) -> None: ...
+    async def invalidate(self, tenant_id: str, integration: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+def fingerprint(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+class NoPanelCache:
+    async def get(self, tenant_id: str, integration: str, fingerprint: str) -> SidebarPanel | None:
+        return None
+
+    async def put(self, tenant_id: str, integration: str, fingerprint: str, panel: SidebarPanel) -> None:
+        return None
+
+    async def invalidate(self, tenant_id: str, integration: str) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisPanelCache:
+    """Panels in Redis. A Redis failure degrades to "no cache" for that call, never to an error:
+    an action that succeeded upstream must not look failed because Redis blinked."""
+
+    def __init__(self, url: str, ttl_seconds: float, prefix: str = "megadesk") -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._ttl_ms = int(ttl_seconds * 1000)
+        self._prefix = prefix
+
+    def _generation_key(self, tenant_id: str, integration: str) -> str:
+        return f"{self._prefix}:panel-gen:{tenant_id}:{integration}"
+
+    async def _panel_key(self, tenant_id: str, integration: str, fingerprint: str) -> str:
+        generation = await self._redis.get(self._generation_key(tenant_id, integration))
+        gen = generation.decode() if isinstance(generation, bytes) else "0"
+        return f"{self._prefix}:panel:{tenant_id}:{integration}:{gen}:{fingerprint}"
+
+    async def get(self, tenant_id: str, integration: str, fingerprint: str) -> SidebarPanel | None:
+        try:
+            raw = await self._redis.get(await self._panel_key(tenant_id, integration, fingerprint))
+        except Exception:
+            log.warning("panel cache unavailable; rendering without it", exc_info=True)
+            return None
+        return SidebarPanel.model_validate_json(raw) if raw else None
+
+    async def put(self, tenant_id: str, integration: str, fingerprint: str, panel: SidebarPanel) -> None:
+        if panel.status == "error":
+            return
+        try:
+            key = await self._panel_key(tenant_id, integration, fingerprint)
+            await self._redis.set(key, panel.model_dump_json(), px=self._ttl_ms)
+        except Exception:
+            log.warning("panel cache unavailable; not caching", exc_info=True)
+
+    async def invalidate(self, tenant_id: str, integration: str) -> None:
+        try:
+            await self._redis.incr(self._generation_key(tenant_id, integration))
+        except Exception:
+            log.error(
+                "panel cache invalidation failed for %s/%s: panels may be stale for up to %d ms",
+                tenant_id,
+                integration,
+                self._ttl_ms,
+                exc_info=True,
+            )
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def make_panel_cache(redis_url: str | None, ttl_seconds: float) -> PanelCache:
+    if not redis_url or ttl_seconds <= 0:
+        return NoPanelCache()
+    return RedisPanelCache(redis_url, ttl_seconds)
