@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.di import NamedDependency
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -28,6 +29,7 @@ from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
 
 API_VERSION = "1.0.0"
+QUIET_LOGGERS = ("httpx", "httpcore", "stripe", "urllib3")
 
 
 @get("/healthz", operation_id="health", tags=["meta"], sync_to_thread=False)
@@ -85,6 +87,13 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            # HTTP client libraries log every request URL at INFO (customer emails in query
+            # strings): keep them to warnings.
+            loggers={name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS},
+            log_exceptions="always",
+        ),
         state=State({"host": host}),
         openapi_config=OpenAPIConfig(
             title="Megadesk Integrations",

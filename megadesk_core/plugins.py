@@ -84,9 +84,9 @@ class IntegrationRegistry:
         """
         caller = self._caller(integration, hook)
         result = await anyio.to_thread.run_sync(lambda: caller(**kwargs))
-        while inspect.isawaitable(result):
-            result = await result
-        return result
+        if isinstance(result, list):  # hooks that are not firstresult return every result
+            return [await _resolved(item) for item in result]
+        return await _resolved(result)
 
     async def shutdown(self) -> None:
         for name in self.integrations:
@@ -94,6 +94,12 @@ class IntegrationRegistry:
                 await self.call(name, "shutdown")
             except Exception:
                 log.exception("integration %s failed to shut down cleanly", name)
+
+
+async def _resolved(value: Any) -> Any:
+    while inspect.isawaitable(value):
+        value = await value
+    return value
 
 
 def _load_entry_points(pm: pluggy.PluginManager, allow: frozenset[str] | None, block: frozenset[str]) -> dict[str, str]:

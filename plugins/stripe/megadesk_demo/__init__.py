@@ -1,0 +1,1 @@
+"""The one-command demo: the host on SQLite, the seeded Stripe emulator, a demo tenant."""

@@ -1,0 +1,167 @@
+"""The agent's actions: refund a payment, cancel a subscription.
+
+Both check that the object belongs to the customer resolved for the ticket and is in a state
+where the action makes sense, before changing anything. Every Stripe write carries an
+idempotency key made from the host's key and the operation, so a retried or double-clicked
+request never refunds or cancels twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import Field
+
+from megadesk_core.errors import ActionRefusedError, IntegrationError, MissingPermissionError
+from megadesk_core.types import ActionPayload, ActionResult, ActionSpec, ResolvedCustomer, TicketContext
+from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
+from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.money import format_amount
+from megadesk_stripe.records import PaymentRecord, SubscriptionRecord, payment_record, subscription_record
+from megadesk_stripe.resolution import day
+
+
+class RefundPaymentPayload(ActionPayload):
+    """Refund what is left of a succeeded payment."""
+
+    target: str = Field(pattern=r"^pi_[A-Za-z0-9_]{1,250}$", description="The payment intent (pi_...).")
+
+
+class CancelSubscriptionPayload(ActionPayload):
+    """Cancel a subscription now or at the end of its current period."""
+
+    target: str = Field(pattern=r"^sub_[A-Za-z0-9_]{1,250}$", description="The subscription (sub_...).")
+    at_period_end: bool = Field(
+        default=True, description="True: stop renewing at the end of the current period. False: cancel now."
+    )
+    refund_latest_invoice: bool = Field(
+        default=False, description="Also refund the payment of the subscription's latest invoice."
+    )
+
+
+ACTIONS = [
+    ActionSpec(
+        name=REFUND_ACTION,
+        title="Refund payment",
+        payload_model=RefundPaymentPayload,
+        confirmation="Refund the rest of this payment to the customer? Stripe sends the money back; "
+        "this cannot be undone.",
+        description="Refunds a succeeded payment in full (what has not been refunded yet).",
+        danger=True,
+        requires_verified_customer=True,
+        feature="refunds",
+    ),
+    ActionSpec(
+        name=CANCEL_ACTION,
+        title="Cancel subscription",
+        payload_model=CancelSubscriptionPayload,
+        confirmation="Cancel this subscription? Canceling now ends it immediately and cannot be undone; "
+        "at period end, it stops renewing.",
+        description="Cancels now or at the end of the current period, optionally refunding the "
+        "latest invoice's payment.",
+        danger=True,
+        requires_verified_customer=True,
+        feature="cancel",
+    ),
+]
+
+
+def _ensure_id(target: str, prefix: str, kind: str) -> None:
+    # The payload model checks this too; this guards callers that skip validation.
+    if not target.startswith(prefix):
+        raise ActionRefusedError(f"{target!r} is not a Stripe {kind} id ({prefix}...); nothing was changed.")
+
+
+def _ensure_owner(kind: str, object_id: str, owner: str | None, customer: ResolvedCustomer) -> None:
+    if owner != customer.id:
+        raise ActionRefusedError(
+            f"The {kind} {object_id} does not belong to the Stripe customer shown on this ticket "
+            f"({customer.id}); nothing was changed."
+        )
+
+
+async def _refund(gateway: StripeGateway, payment: PaymentRecord, key: str, ticket_id: str) -> tuple[str, str]:
+    refund = await gateway.refund_payment_intent(payment.id, f"{key}:refund:{payment.id}", ticket_id)
+    text = f"Refunded {format_amount(refund.amount, refund.currency)} on {payment.id}"
+    if refund.status not in ("succeeded", "pending"):
+        text += f" (Stripe reports the refund as {refund.status})"
+    return text, refund.id
+
+
+async def refund_payment(
+    gateway: StripeGateway,
+    ticket: TicketContext,
+    customer: ResolvedCustomer,
+    payload: RefundPaymentPayload,
+    idempotency_key: str,
+) -> ActionResult:
+    _ensure_id(payload.target, "pi_", "payment intent")
+    payment = payment_record(await gateway.retrieve_payment_intent(payload.target))
+    _ensure_owner("payment", payment.id, payment.customer_id, customer)
+    if payment.status != "succeeded":
+        raise ActionRefusedError(
+            f"Payment {payment.id} is {payment.status.replace('_', ' ')}, not succeeded: only a "
+            "succeeded payment can be refunded. Nothing was refunded."
+        )
+    if not payment.can_refund:
+        raise ActionRefusedError(f"Payment {payment.id} is already fully refunded. Nothing was refunded.")
+    message, refund_id = await _refund(gateway, payment, idempotency_key, ticket.ticket_id)
+    return ActionResult(message=message, target=payment.id, reference=refund_id)
+
+
+async def _latest_invoice_payment(gateway: StripeGateway, sub: SubscriptionRecord) -> PaymentRecord:
+    invoice = sub.latest_invoice_id
+    if invoice is not None:
+        for pi_id in await gateway.invoice_payment_intent_ids(invoice):
+            payment = payment_record(await gateway.retrieve_payment_intent(pi_id))
+            if payment.customer_id == sub.customer_id and payment.can_refund:
+                return payment
+    raise ActionRefusedError(
+        f"The latest invoice of {sub.id} ({invoice or 'none'}) has no payment left to refund (unpaid, "
+        "already refunded, or paid some other way). Nothing was changed: cancel without the refund, "
+        "or refund a payment from the payment history."
+    )
+
+
+async def cancel_subscription(
+    gateway: StripeGateway,
+    ticket: TicketContext,
+    customer: ResolvedCustomer,
+    payload: CancelSubscriptionPayload,
+    idempotency_key: str,
+    unavailable: Mapping[str, str],
+) -> ActionResult:
+    _ensure_id(payload.target, "sub_", "subscription")
+    sub = subscription_record(await gateway.retrieve_subscription(payload.target))
+    _ensure_owner("subscription", sub.id, sub.customer_id, customer)
+    if sub.is_final:
+        raise ActionRefusedError(f"Subscription {sub.id} is already {sub.status.replace('_', ' ')}.")
+    if payload.at_period_end and sub.cancel_at_period_end:
+        raise ActionRefusedError(f"Subscription {sub.id} is already set to cancel at the end of its period.")
+    to_refund = None
+    if payload.refund_latest_invoice:
+        if "refund_latest_invoice" in unavailable:  # refuse before canceling, not halfway through
+            raise MissingPermissionError(
+                f"Refunding the latest invoice is unavailable with this Stripe key: "
+                f"{unavailable['refund_latest_invoice']}. Nothing was changed."
+            )
+        to_refund = await _latest_invoice_payment(gateway, sub)
+    if payload.at_period_end:
+        await gateway.cancel_subscription_at_period_end(sub.id, f"{idempotency_key}:cancel_at_period_end:{sub.id}")
+        end = sub.current_period_end
+        message = f"{sub.id} will cancel at the end of its current period" + (f" ({day(end)})" if end else "")
+    else:
+        canceled = await gateway.cancel_subscription_now(sub.id, f"{idempotency_key}:cancel:{sub.id}")
+        message = f"Canceled {sub.id} now (status {canceled.status})"
+    if to_refund is None:
+        return ActionResult(message=message, target=sub.id)
+    try:
+        refund_message, refund_id = await _refund(gateway, to_refund, idempotency_key, ticket.ticket_id)
+    except IntegrationError as exc:
+        # Same error type, so the host maps it the same way; the message says what did happen.
+        raise type(exc)(
+            f"{message}, but refunding the latest invoice's payment failed: {exc.message}", code=exc.code
+        ) from exc
+    return ActionResult(
+        message=f"{message}; {refund_message[0].lower()}{refund_message[1:]}", target=sub.id, reference=refund_id
+    )

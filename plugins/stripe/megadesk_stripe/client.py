@@ -1,0 +1,93 @@
+"""One ``stripe.StripeClient`` per tenant key, built with the pinned API version.
+
+Clients are cached under a hash of the key and the process options (the key itself is never a
+dict key, a log field or part of a message). An httpx connection pool belongs to the event
+loop that opened it, so the cache starts afresh when it is used from another loop (tests run
+one loop per test; the app runs one loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import stripe
+
+from megadesk_stripe.settings import StripeOptions
+
+STRIPE_API_VERSION = "2026-10-28.endive"
+"""The Stripe API version every request asks for; the tests check it matches stripe-python's."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    client: stripe.StripeClient
+    http_client: stripe.HTTPXClient
+
+
+def _fingerprint(api_key: str, options: StripeOptions) -> str:
+    material = "\0".join(
+        [api_key, options.api_base or "", str(options.max_network_retries), str(options.timeout_seconds)]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def build_client(api_key: str, options: StripeOptions) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
+    http_client = stripe.HTTPXClient(timeout=options.timeout_seconds, allow_sync_methods=False)
+    client = stripe.StripeClient(
+        api_key,
+        stripe_version=STRIPE_API_VERSION,
+        base_addresses={"api": options.api_base} if options.api_base else None,
+        max_network_retries=options.max_network_retries,
+        http_client=http_client,
+    )
+    return client, http_client
+
+
+class ClientCache:
+    """Stripe clients by key fingerprint, for the running event loop; the least recently used
+    are closed beyond ``max_clients`` (keys an admin only tried out, rotated keys)."""
+
+    def __init__(self, max_clients: int = 256) -> None:
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._max_clients = max_clients
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def get(self, api_key: str, options: StripeOptions) -> stripe.StripeClient:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # The old clients' connections belong to a loop that is gone or elsewhere.
+            self._entries = OrderedDict()
+            self._loop = loop
+        fingerprint = _fingerprint(api_key, options)
+        entry = self._entries.get(fingerprint)
+        if entry is None:
+            entry = _Entry(*build_client(api_key, options))
+            self._entries[fingerprint] = entry
+            while len(self._entries) > self._max_clients:
+                _, evicted = self._entries.popitem(last=False)
+                task = loop.create_task(_close(evicted))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+        else:
+            self._entries.move_to_end(fingerprint)
+        return entry.client
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def aclose(self) -> None:
+        entries, self._entries = self._entries, OrderedDict()
+        if self._loop is not asyncio.get_running_loop():
+            return
+        for entry in entries.values():
+            await _close(entry)
+        if self._closing:
+            await asyncio.gather(*self._closing)
+
+
+async def _close(entry: _Entry) -> None:
+    await entry.http_client.close_async()  # type: ignore[no-untyped-call]  # untyped in stripe-python

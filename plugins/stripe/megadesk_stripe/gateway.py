@@ -1,0 +1,153 @@
+"""Every call this integration makes to Stripe, and nothing else.
+
+Each method names the permission its call needs, so a Stripe permission error that does not
+name one still tells the admin what to add. Writes take an idempotency key: Stripe returns the
+first result for a repeated key instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import stripe
+
+from megadesk_stripe import permissions as perm
+from megadesk_stripe.errors import stripe_errors, translate
+from megadesk_stripe.permissions import Permission
+
+_MATCH_LIMIT = 10
+
+
+class StripeGateway:
+    """Stripe calls made with one tenant's client."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._v1 = client.v1
+
+    # Customers
+
+    async def retrieve_customer(self, customer_id: str) -> stripe.Customer:
+        """The customer; a deleted one comes back with ``deleted: true`` (see ``records.is_deleted``)."""
+        with stripe_errors(perm.CUSTOMERS_READ):
+            return await self._v1.customers.retrieve_async(customer_id)
+
+    async def customers_with_email(self, email: str) -> list[stripe.Customer]:
+        """Customers whose email is exactly ``email`` (Stripe compares case-sensitively)."""
+        with stripe_errors(perm.CUSTOMERS_READ):
+            page = await self._v1.customers.list_async({"email": email, "limit": _MATCH_LIMIT})
+        return list(page.data)
+
+    # Subscriptions
+
+    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[stripe.Subscription]:
+        """The customer's subscriptions in any status, newest first."""
+        with stripe_errors(perm.SUBSCRIPTIONS_READ):
+            page = await self._v1.subscriptions.list_async({"customer": customer_id, "status": "all", "limit": limit})
+        return list(page.data)
+
+    async def product_names(self, product_ids: set[str]) -> dict[str, str]:
+        """Names of products. Fetched separately because expanding ``data.items.data.price.product``
+        on a list is one level deeper than Stripe allows."""
+
+        async def name(product_id: str) -> tuple[str, str]:
+            with stripe_errors(perm.PRODUCTS_READ):
+                product = await self._v1.products.retrieve_async(product_id)
+            return product_id, product.name
+
+        return dict(await asyncio.gather(*(name(p) for p in sorted(product_ids))))
+
+    async def retrieve_subscription(self, subscription_id: str) -> stripe.Subscription:
+        with stripe_errors(perm.SUBSCRIPTIONS_READ):
+            return await self._v1.subscriptions.retrieve_async(subscription_id)
+
+    async def cancel_subscription_now(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+        with stripe_errors(perm.SUBSCRIPTIONS_WRITE):
+            return await self._v1.subscriptions.cancel_async(
+                subscription_id, options={"idempotency_key": idempotency_key}
+            )
+
+    async def cancel_subscription_at_period_end(
+        self, subscription_id: str, idempotency_key: str
+    ) -> stripe.Subscription:
+        with stripe_errors(perm.SUBSCRIPTIONS_WRITE):
+            return await self._v1.subscriptions.update_async(
+                subscription_id,
+                {"cancel_at_period_end": True},
+                options={"idempotency_key": idempotency_key},
+            )
+
+    # Payments
+
+    async def payment_intents(self, customer_id: str, limit: int) -> list[stripe.PaymentIntent]:
+        """The customer's latest payment intents, each with its latest charge (refund state)."""
+        with stripe_errors(perm.PAYMENT_INTENTS_READ):
+            page = await self._v1.payment_intents.list_async(
+                {"customer": customer_id, "limit": limit, "expand": ["data.latest_charge"]}
+            )
+        return list(page.data)
+
+    async def latest_payment_created(self, customer_id: str) -> int | None:
+        """When the customer's newest payment intent was created (``None``: no payments)."""
+        with stripe_errors(perm.PAYMENT_INTENTS_READ):
+            page = await self._v1.payment_intents.list_async({"customer": customer_id, "limit": 1})
+        return page.data[0].created if page.data else None
+
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
+        with stripe_errors(perm.PAYMENT_INTENTS_READ):
+            return await self._v1.payment_intents.retrieve_async(payment_intent_id, {"expand": ["latest_charge"]})
+
+    async def invoice_payment_intent_ids(self, invoice_id: str) -> list[str]:
+        """The payment intents that paid an invoice (Invoice has no ``payment_intent`` field any more)."""
+        with stripe_errors(perm.INVOICES_READ):
+            page = await self._v1.invoice_payments.list_async({"invoice": invoice_id, "limit": 10})
+        ids: list[str] = []
+        for invoice_payment in page.data:
+            payment = invoice_payment.payment
+            if invoice_payment.status != "paid":
+                continue
+            if payment.type == "payment_intent" and payment.payment_intent is not None:
+                pi = payment.payment_intent
+                ids.append(pi if isinstance(pi, str) else pi.id)
+        return ids
+
+    async def refund_payment_intent(
+        self, payment_intent_id: str, idempotency_key: str, ticket_id: str
+    ) -> stripe.Refund:
+        """Refund what is left of a payment. No ``amount``: Stripe refunds the remainder, and the
+        request stays identical on a retry, as idempotent replay requires."""
+        with stripe_errors(perm.REFUNDS_WRITE):
+            return await self._v1.refunds.create_async(
+                {
+                    "payment_intent": payment_intent_id,
+                    "reason": "requested_by_customer",
+                    "metadata": {"megadesk_ticket": ticket_id},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+
+    # Capability probes (read-only)
+
+    async def can(self, permission: Permission) -> bool:
+        """Whether the key has a read permission, by listing one object it guards."""
+        probe = self._probes().get(permission.code)
+        if probe is None:
+            raise ValueError(f"{permission.code} cannot be checked with a read-only call")
+        try:
+            await probe()
+        except stripe.PermissionError:
+            return False
+        except stripe.StripeError as exc:
+            raise translate(exc, permission) from exc
+        return True
+
+    def _probes(self) -> dict[str, Callable[[], Awaitable[object]]]:
+        v1 = self._v1
+        return {
+            perm.CUSTOMERS_READ.code: lambda: v1.customers.list_async({"limit": 1}),
+            perm.PAYMENT_INTENTS_READ.code: lambda: v1.payment_intents.list_async({"limit": 1}),
+            perm.CHARGES_READ.code: lambda: v1.charges.list_async({"limit": 1}),
+            perm.SUBSCRIPTIONS_READ.code: lambda: v1.subscriptions.list_async({"limit": 1}),
+            perm.INVOICES_READ.code: lambda: v1.invoices.list_async({"limit": 1}),
+            perm.PRODUCTS_READ.code: lambda: v1.products.list_async({"limit": 1}),
+        }

@@ -1,0 +1,176 @@
+"""The sidebar panel: read what it shows from Stripe (in parallel), then assemble the blocks.
+
+Sections the key cannot read are left out and named in a notice, whether the settings check
+found that out when the settings were saved or Stripe says so now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from megadesk_core.errors import MissingPermissionError, NotFoundError
+from megadesk_core.panel import Badge, BadgesBlock, Block, ChoiceBlock, ChoiceOption, NoticeBlock, Panel
+from megadesk_core.types import ResolvedCustomer, SettingsCheck
+from megadesk_stripe import blocks
+from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.permissions import FEATURE_TITLES, with_dependents
+from megadesk_stripe.records import (
+    CustomerRecord,
+    PaymentRecord,
+    SubscriptionRecord,
+    customer_record,
+    is_deleted,
+    payment_record,
+    product_ids,
+    subscription_record,
+)
+from megadesk_stripe.resolution import RANKING_RULE
+
+TITLE = "Stripe"
+_T = TypeVar("_T")
+
+
+def unavailable_features(check: SettingsCheck | None) -> dict[str, str]:
+    """Feature -> reason, from the settings check, including features that need an unavailable one."""
+    return with_dependents({u.feature: u.reason for u in check.unavailable_features} if check else {})
+
+
+@dataclass(frozen=True)
+class PanelData:
+    resolved: ResolvedCustomer
+    customer: CustomerRecord
+    test_mode: bool
+    payment_history_limit: int
+    subscriptions: list[SubscriptionRecord] | None = None
+    payments: list[PaymentRecord] | None = None
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    selection: str | None = None
+
+
+def empty_panel(has_email: bool) -> Panel:
+    text = (
+        "No Stripe customer has the requester's email address. If they pay with another address, "
+        "find them in the Stripe dashboard."
+        if has_email
+        else "The ticket has no requester email and its Custom Data names no Stripe customer."
+    )
+    return Panel(title=TITLE, status="empty", blocks=[NoticeBlock(title="No Stripe customer found", text=text)])
+
+
+def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> list[Block]:
+    if resolved.verified:
+        return []
+    text = (
+        "Matched by email only: the ticket does not name this Stripe customer, so confirm the "
+        "customer's identity before acting."
+    )
+    out: list[Block] = []
+    if resolved.alternatives:
+        others = len(resolved.alternatives)
+        text += (
+            f" {others} other Stripe customer{'s' if others > 1 else ''} with this email "
+            f"match too; this one was picked by: {RANKING_RULE}. Switch below if it is the wrong one."
+        )
+    out.append(NoticeBlock(tone="warning", title="Not verified", text=text))
+    if resolved.alternatives:
+        options = [ChoiceOption(value=resolved.id, label=resolved.label or resolved.id, selected=True)]
+        options += [ChoiceOption(value=c.id, label=c.label, description=c.description) for c in resolved.alternatives]
+        out.append(ChoiceBlock(label="Stripe customers with this email", options=options))
+    if selection and selection != resolved.id:
+        out.append(
+            NoticeBlock(
+                tone="info",
+                title="Selection ignored",
+                text="The customer picked is not one of the matches for this ticket; showing the best match.",
+            )
+        )
+    return out
+
+
+def build_panel(data: PanelData) -> Panel:
+    unavailable = dict(data.unavailable)
+    out = _verification_blocks(data.resolved, data.selection)
+    if unavailable:
+        titled = {f"{FEATURE_TITLES.get(k, k)} ({k})": reason for k, reason in unavailable.items()}
+        out.append(blocks.unavailable_notice(titled))
+    if data.test_mode:
+        out.append(BadgesBlock(badges=[Badge(label="Test mode", tone="info")]))
+    out.append(blocks.customer_block(data.customer, data.test_mode))
+    if data.subscriptions is not None:
+        out.append(blocks.subscriptions_block(data.subscriptions, data.test_mode, "cancel" not in unavailable))
+    if data.payments is not None:
+        out.append(
+            blocks.payments_block(
+                data.payments, data.payment_history_limit, data.test_mode, "refunds" not in unavailable
+            )
+        )
+    return Panel(title=TITLE, verified=data.resolved.verified, blocks=out)
+
+
+async def _guarded(section: str, call: Awaitable[_T], unavailable: dict[str, str]) -> _T | None:
+    """The section's data, or ``None`` (and a reason in ``unavailable``) when the key may not read it."""
+    try:
+        return await call
+    except MissingPermissionError as exc:
+        unavailable[section] = exc.message
+        return None
+
+
+async def _skipped() -> None:
+    return None
+
+
+async def _subscriptions(
+    gateway: StripeGateway, customer_id: str, names: bool, unavailable: dict[str, str]
+) -> list[SubscriptionRecord]:
+    subs = await gateway.subscriptions(customer_id)
+    product_names: dict[str, str] = {}
+    if names and (ids := product_ids(subs)):
+        product_names = await _guarded("product_names", gateway.product_names(ids), unavailable) or {}
+    return [subscription_record(s, product_names) for s in subs]
+
+
+async def load_panel(
+    gateway: StripeGateway,
+    resolved: ResolvedCustomer,
+    *,
+    check: SettingsCheck | None,
+    test_mode: bool,
+    payment_history_limit: int,
+    selection: str | None = None,
+) -> Panel:
+    unavailable = unavailable_features(check)
+    subscriptions_read = (
+        _skipped()
+        if "subscriptions" in unavailable
+        else _guarded(
+            "subscriptions",
+            _subscriptions(gateway, resolved.id, "product_names" not in unavailable, unavailable),
+            unavailable,
+        )
+    )
+    payments_read = (
+        _skipped()
+        if "payments" in unavailable
+        else _guarded("payments", gateway.payment_intents(resolved.id, payment_history_limit), unavailable)
+    )
+    # The three reads are independent: one round trip's wait instead of three.
+    customer, subs, payments = await asyncio.gather(
+        gateway.retrieve_customer(resolved.id), subscriptions_read, payments_read
+    )
+    if is_deleted(customer):
+        raise NotFoundError(f"Stripe customer {resolved.id} was deleted; reload the ticket.")
+    data = PanelData(
+        resolved=resolved,
+        customer=customer_record(customer),
+        test_mode=test_mode,
+        payment_history_limit=payment_history_limit,
+        subscriptions=subs,
+        payments=[payment_record(p) for p in payments] if payments is not None else None,
+        unavailable=with_dependents(unavailable),
+        selection=selection,
+    )
+    return build_panel(data)

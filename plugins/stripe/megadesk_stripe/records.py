@@ -1,0 +1,175 @@
+"""Plain, frozen views of the Stripe objects the panel and the actions use.
+
+Built from stripe-python's typed objects (so mypy checks every field name against the pinned
+API version) and independent of stripe-python afterwards, which keeps the panel code and its
+tests simple. The current API shapes matter here: a PaymentIntent's refund state is on its
+``latest_charge``; a subscription's period is on its items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import stripe
+
+LIVE_SUBSCRIPTION_STATUSES = frozenset({"active", "trialing", "past_due"})
+FINAL_SUBSCRIPTION_STATUSES = frozenset({"canceled", "incomplete_expired"})
+
+
+def expandable_id(value: str | stripe.StripeObject | None) -> str | None:
+    """The id of an expandable field, whether Stripe sent the id or the expanded object."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value["id"])
+
+
+def is_deleted(obj: stripe.StripeObject) -> bool:
+    return "deleted" in obj and bool(obj["deleted"])
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    id: str
+    name: str | None
+    email: str | None
+    created: int
+    balance: int
+    currency: str | None
+    delinquent: bool | None
+
+
+def customer_record(customer: stripe.Customer) -> CustomerRecord:
+    return CustomerRecord(
+        id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        created=customer.created,
+        balance=customer.balance or 0,
+        currency=customer.currency,
+        delinquent=customer.delinquent,
+    )
+
+
+@dataclass(frozen=True)
+class SubscriptionItemRecord:
+    product_name: str
+    unit_amount: int | None
+    currency: str
+    interval: str | None
+    interval_count: int
+    quantity: int
+    current_period_end: int | None
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    id: str
+    status: str
+    customer_id: str | None
+    cancel_at_period_end: bool
+    cancel_at: int | None
+    trial_end: int | None
+    latest_invoice_id: str | None
+    items: tuple[SubscriptionItemRecord, ...]
+
+    @property
+    def current_period_end(self) -> int | None:
+        """When the current period ends: the earliest end among the items."""
+        ends = [i.current_period_end for i in self.items if i.current_period_end is not None]
+        return min(ends) if ends else None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_SUBSCRIPTION_STATUSES
+
+
+def _product_name(price: stripe.Price, product_names: Mapping[str, str]) -> str:
+    product = price.product
+    if isinstance(product, stripe.Product) and not is_deleted(product):
+        return product.name
+    if isinstance(product, str) and product in product_names:
+        return product_names[product]
+    return price.nickname or price.id
+
+
+def product_ids(subscriptions: Iterable[stripe.Subscription]) -> set[str]:
+    """The products named (not expanded) on the subscriptions' prices."""
+    return {
+        item.price.product
+        for subscription in subscriptions
+        for item in subscription.items.data
+        if isinstance(item.price.product, str)
+    }
+
+
+def subscription_record(
+    subscription: stripe.Subscription, product_names: Mapping[str, str] | None = None
+) -> SubscriptionRecord:
+    """``product_names`` maps product ids to names for prices whose product is not expanded."""
+    items = tuple(
+        SubscriptionItemRecord(
+            product_name=_product_name(item.price, product_names or {}),
+            unit_amount=item.price.unit_amount,
+            currency=item.price.currency,
+            interval=item.price.recurring.interval if item.price.recurring else None,
+            interval_count=item.price.recurring.interval_count if item.price.recurring else 1,
+            quantity=item.quantity or 1,
+            current_period_end=item.current_period_end,
+        )
+        for item in subscription.items.data
+    )
+    return SubscriptionRecord(
+        id=subscription.id,
+        status=subscription.status,
+        customer_id=expandable_id(subscription.customer),
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        cancel_at=subscription.cancel_at,
+        trial_end=subscription.trial_end,
+        latest_invoice_id=expandable_id(subscription.latest_invoice),
+        items=items,
+    )
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    id: str
+    amount: int
+    currency: str
+    status: str
+    created: int
+    description: str | None
+    customer_id: str | None
+    amount_refunded: int
+    refunded: bool
+    """Fully refunded."""
+
+    @property
+    def refundable_amount(self) -> int:
+        return 0 if self.refunded else max(0, self.amount - self.amount_refunded)
+
+    @property
+    def can_refund(self) -> bool:
+        return self.status == "succeeded" and self.refundable_amount > 0
+
+    @property
+    def refund_state(self) -> str | None:
+        if self.refunded or (self.amount_refunded and self.amount_refunded >= self.amount):
+            return "refunded"
+        return "partly refunded" if self.amount_refunded else None
+
+
+def payment_record(intent: stripe.PaymentIntent) -> PaymentRecord:
+    # Refund state is only known when latest_charge was expanded; the gateway always expands it.
+    charge = intent.latest_charge if isinstance(intent.latest_charge, stripe.Charge) else None
+    return PaymentRecord(
+        id=intent.id,
+        amount=intent.amount,
+        currency=intent.currency,
+        status=intent.status,
+        created=intent.created,
+        description=intent.description,
+        customer_id=expandable_id(intent.customer),
+        amount_refunded=charge.amount_refunded if charge else 0,
+        refunded=charge.refunded if charge else False,
+    )

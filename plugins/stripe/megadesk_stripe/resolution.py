@@ -1,0 +1,162 @@
+"""How a ticket finds its Stripe customer.
+
+1. **Verified.** The ticket's Custom Data for Stripe names the customer
+   (``{"customerId": "cus_..."}``). That customer is used, ``verified=True``. An id Stripe does
+   not know, or a deleted customer, is an error (``NotFoundError``), never a fall back to email.
+2. **By email, unverified.** Otherwise the customers whose email is the ticket's requester
+   email, looked up as written and lower-cased (Stripe's email filter is case-sensitive), merged
+   and de-duplicated; deleted customers are skipped. ``verified=False``, ``matched_by="email"``.
+   A customer saved in Stripe with capitals the ticket does not have is not found.
+3. **Several matches** are ranked by :data:`RANKING_RULE`: a live (active, trialing or
+   past_due) subscription first, then the most recent payment, then the newest customer. The
+   first is shown, the others are ``alternatives``.
+4. **The agent's switch.** ``ticket.selection`` picks another match; it must be the id of one
+   of the matches. Anything else is ignored (the best match is shown and the panel says so):
+   a selection is never used to look up an arbitrary customer.
+5. **No match**: ``None`` (the panel says nobody matched; not an error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from megadesk_core.errors import InvalidInputError, MissingPermissionError, NotFoundError
+from megadesk_core.types import CustomerCandidate, ResolvedCustomer, TicketContext
+from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.records import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    CustomerRecord,
+    customer_record,
+    is_deleted,
+)
+
+CUSTOMER_ID_KEY = "customerId"
+RANKING_RULE = (
+    "a live (active, trialing or past due) subscription first, then the most recent payment, "
+    "then the most recently created customer"
+)
+_CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]{1,250}$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    customer: CustomerRecord
+    has_live_subscription: bool = False
+    last_payment_at: int | None = None
+
+
+def day(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")
+
+
+def customer_label(customer: CustomerRecord) -> str:
+    """``"Dana Scully · dana@example.com · created 2024-01-02"``."""
+    return " · ".join(
+        [customer.name or "(no name)", customer.email or "(no email)", f"created {day(customer.created)}"]
+    )
+
+
+def candidate_description(candidate: Candidate) -> str:
+    subscription = "live subscription" if candidate.has_live_subscription else "no live subscription"
+    paid = f"last payment {day(candidate.last_payment_at)}" if candidate.last_payment_at else "no payments"
+    return f"{subscription} · {paid}"
+
+
+def rank(candidates: list[Candidate]) -> list[Candidate]:
+    """Best match first, by :data:`RANKING_RULE` (ties broken by id, for a stable order)."""
+    return sorted(
+        candidates,
+        key=lambda c: (
+            c.has_live_subscription,
+            c.last_payment_at is not None,
+            c.last_payment_at or 0,
+            c.customer.created,
+            c.customer.id,
+        ),
+        reverse=True,
+    )
+
+
+def choose(candidates: list[Candidate], selection: str | None) -> tuple[Candidate, list[Candidate]]:
+    """The candidate to show and the others, honouring the agent's selection only when it is
+    one of ``candidates``. ``candidates`` must not be empty."""
+    ranked = rank(candidates)
+    chosen = next((c for c in ranked if c.customer.id == selection), ranked[0])
+    return chosen, [c for c in ranked if c is not chosen]
+
+
+def resolved(chosen: Candidate, others: list[Candidate]) -> ResolvedCustomer:
+    return ResolvedCustomer(
+        id=chosen.customer.id,
+        verified=False,
+        label=customer_label(chosen.customer),
+        matched_by="email",
+        alternatives=[
+            CustomerCandidate(id=c.customer.id, label=customer_label(c.customer), description=candidate_description(c))
+            for c in others
+        ],
+    )
+
+
+async def resolve_verified(gateway: StripeGateway, customer_id: object) -> ResolvedCustomer:
+    if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
+        raise InvalidInputError(
+            f"The ticket's Stripe Custom Data has {CUSTOMER_ID_KEY}={str(customer_id)[:60]!r}, which is "
+            "not a Stripe customer id (cus_...). Fix the Custom Data the ticket was created with."
+        )
+    try:
+        customer = await gateway.retrieve_customer(customer_id)
+    except NotFoundError:
+        raise NotFoundError(
+            f"The ticket names Stripe customer {customer_id}, which this Stripe account does not have "
+            "(another account, or test data on a live key?). Check the ticket's Custom Data."
+        ) from None
+    if is_deleted(customer):
+        raise NotFoundError(f"The ticket names Stripe customer {customer_id}, which was deleted in Stripe.")
+    return ResolvedCustomer(id=customer.id, verified=True, label=customer_label(customer_record(customer)))
+
+
+async def _candidate(gateway: StripeGateway, customer: CustomerRecord) -> Candidate:
+    async def live_subscription() -> bool:
+        try:
+            subscriptions = await gateway.subscriptions(customer.id)
+        except MissingPermissionError:
+            return False  # rank without it rather than fail the lookup
+        return any(s.status in LIVE_SUBSCRIPTION_STATUSES for s in subscriptions)
+
+    async def last_payment() -> int | None:
+        try:
+            return await gateway.latest_payment_created(customer.id)
+        except MissingPermissionError:
+            return None
+
+    has_live, paid_at = await asyncio.gather(live_subscription(), last_payment())
+    return Candidate(customer, has_live_subscription=has_live, last_payment_at=paid_at)
+
+
+async def resolve_by_email(gateway: StripeGateway, email: str, selection: str | None) -> ResolvedCustomer | None:
+    email = email.strip()
+    forms = [email] if email == email.lower() else [email, email.lower()]
+    pages = await asyncio.gather(*(gateway.customers_with_email(form) for form in forms))
+    found: dict[str, CustomerRecord] = {}
+    for page in pages:
+        for customer in page:
+            if not is_deleted(customer):
+                found.setdefault(customer.id, customer_record(customer))
+    if not found:
+        return None
+    if len(found) == 1:
+        return resolved(Candidate(next(iter(found.values()))), [])
+    candidates = await asyncio.gather(*(_candidate(gateway, c) for c in found.values()))
+    return resolved(*choose(list(candidates), selection))
+
+
+async def resolve_customer(gateway: StripeGateway, ticket: TicketContext) -> ResolvedCustomer | None:
+    if CUSTOMER_ID_KEY in ticket.custom_data:
+        return await resolve_verified(gateway, ticket.custom_data[CUSTOMER_ID_KEY])
+    if not ticket.requester_email:
+        return None
+    return await resolve_by_email(gateway, ticket.requester_email, ticket.selection)

@@ -1,0 +1,128 @@
+"""An in-memory stand-in for ``StripeGateway``, for unit tests of the logic above it.
+
+It holds Stripe-shaped dicts, answers the gateway's methods from them and records writes.
+Integration tests use the real gateway against the emulator or cassettes instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import stripe
+import stripe_dicts as d
+from megadesk_stripe.gateway import StripeGateway
+
+from megadesk_core.errors import MissingPermissionError, NotFoundError
+
+
+@dataclass
+class FakeGateway:
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscriptions_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_intents_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoice_payments: dict[str, list[str]] = field(default_factory=dict)
+    products: dict[str, str] = field(default_factory=dict)
+    denied: set[str] = field(default_factory=set)
+    """Method names that raise MissingPermissionError."""
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    writes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def typed(self) -> StripeGateway:
+        """This fake where the code under test expects the real gateway."""
+        return cast(StripeGateway, self)
+
+    def _call(self, name: str, *args: Any) -> None:
+        self.calls.append((name, args))
+        if name in self.denied:
+            raise MissingPermissionError(f"The Stripe key lacks a permission for {name}")
+
+    def add_customer(self, values: dict[str, Any]) -> None:
+        self.customers[values["id"]] = values
+
+    def add_subscription(self, values: dict[str, Any]) -> None:
+        self.subscriptions_by_id[values["id"]] = values
+
+    def add_payment(self, values: dict[str, Any]) -> None:
+        self.payment_intents_by_id[values["id"]] = values
+
+    async def retrieve_customer(self, customer_id: str) -> stripe.Customer:
+        self._call("retrieve_customer", customer_id)
+        if customer_id not in self.customers:
+            raise NotFoundError(f"No such customer: '{customer_id}'")
+        return d.to_customer(self.customers[customer_id])
+
+    async def customers_with_email(self, email: str) -> list[stripe.Customer]:
+        self._call("customers_with_email", email)
+        return [d.to_customer(c) for c in self.customers.values() if c.get("email") == email and not c.get("deleted")]
+
+    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[stripe.Subscription]:
+        self._call("subscriptions", customer_id)
+        subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
+        return [d.to_subscription(s) for s in subs[:limit]]
+
+    async def product_names(self, product_ids: set[str]) -> dict[str, str]:
+        self._call("product_names", product_ids)
+        return {p: self.products[p] for p in product_ids if p in self.products}
+
+    async def latest_payment_created(self, customer_id: str) -> int | None:
+        self._call("latest_payment_created", customer_id)
+        created = [p["created"] for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
+        return max(created) if created else None
+
+    async def payment_intents(self, customer_id: str, limit: int) -> list[stripe.PaymentIntent]:
+        self._call("payment_intents", customer_id, limit)
+        pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
+        return [d.to_payment_intent(p) for p in pis[:limit]]
+
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
+        self._call("retrieve_payment_intent", payment_intent_id)
+        if payment_intent_id not in self.payment_intents_by_id:
+            raise NotFoundError(f"No such payment_intent: '{payment_intent_id}'")
+        return d.to_payment_intent(self.payment_intents_by_id[payment_intent_id])
+
+    async def retrieve_subscription(self, subscription_id: str) -> stripe.Subscription:
+        self._call("retrieve_subscription", subscription_id)
+        if subscription_id not in self.subscriptions_by_id:
+            raise NotFoundError(f"No such subscription: '{subscription_id}'")
+        return d.to_subscription(self.subscriptions_by_id[subscription_id])
+
+    async def invoice_payment_intent_ids(self, invoice_id: str) -> list[str]:
+        self._call("invoice_payment_intent_ids", invoice_id)
+        return self.invoice_payments.get(invoice_id, [])
+
+    async def refund_payment_intent(
+        self, payment_intent_id: str, idempotency_key: str, ticket_id: str
+    ) -> stripe.Refund:
+        self._call("refund_payment_intent", payment_intent_id)
+        self.writes.append(("refund", payment_intent_id, idempotency_key))
+        pi = self.payment_intents_by_id[payment_intent_id]
+        charge = pi["latest_charge"]
+        amount = pi["amount"] - charge["amount_refunded"]
+        charge.update(amount_refunded=pi["amount"], refunded=True)
+        return stripe.Refund.construct_from(
+            {
+                "id": f"re_{len(self.writes)}",
+                "object": "refund",
+                "amount": amount,
+                "currency": pi["currency"],
+                "payment_intent": payment_intent_id,
+                "status": "succeeded",
+            },
+            None,
+        )
+
+    async def cancel_subscription_now(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+        self._call("cancel_subscription_now", subscription_id)
+        self.writes.append(("cancel", subscription_id, idempotency_key))
+        self.subscriptions_by_id[subscription_id]["status"] = "canceled"
+        return d.to_subscription(self.subscriptions_by_id[subscription_id])
+
+    async def cancel_subscription_at_period_end(
+        self, subscription_id: str, idempotency_key: str
+    ) -> stripe.Subscription:
+        self._call("cancel_subscription_at_period_end", subscription_id)
+        self.writes.append(("cancel_at_period_end", subscription_id, idempotency_key))
+        self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = True
+        return d.to_subscription(self.subscriptions_by_id[subscription_id])

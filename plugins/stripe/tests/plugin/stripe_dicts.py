@@ -1,0 +1,188 @@
+"""Stripe objects as the current API (2026-10-28.endive) sends them, as plain dicts.
+
+Shapes follow Stripe's published fixtures (stripe/openapi ``fixtures3.json``): PaymentIntent
+has ``latest_charge`` and no ``charges`` list; subscription periods are on the items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+JAN_2_2024 = 1704153600  # 2024-01-02T00:00:00Z
+FEB_1_2024 = 1706745600
+MAR_1_2024 = 1709251200
+
+
+def customer(
+    id: str = "cus_A",
+    *,
+    email: str | None = "dana@example.test",
+    name: str | None = "Dana Scully",
+    created: int = JAN_2_2024,
+    balance: int = 0,
+    currency: str | None = "usd",
+    delinquent: bool = False,
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "object": "customer",
+        "address": None,
+        "balance": balance,
+        "created": created,
+        "currency": currency,
+        "default_source": None,
+        "delinquent": delinquent,
+        "description": None,
+        "email": email,
+        "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None},
+        "livemode": False,
+        "metadata": {},
+        "name": name,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
+    }
+
+
+def deleted_customer(id: str = "cus_gone") -> dict[str, Any]:
+    return {"id": id, "object": "customer", "deleted": True}
+
+
+def charge(
+    id: str = "ch_A", *, amount: int = 2900, currency: str = "usd", amount_refunded: int = 0, refunded: bool = False
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": amount_refunded,
+        "captured": True,
+        "currency": currency,
+        "paid": True,
+        "refunded": refunded,
+        "status": "succeeded",
+    }
+
+
+def payment_intent(
+    id: str = "pi_A",
+    *,
+    amount: int = 2900,
+    currency: str = "usd",
+    status: str = "succeeded",
+    created: int = FEB_1_2024,
+    customer: str | None = "cus_A",
+    description: str | None = "Pro plan",
+    amount_refunded: int = 0,
+    refunded: bool = False,
+    with_charge: bool = True,
+) -> dict[str, Any]:
+    latest_charge = (
+        charge("ch_" + id[3:], amount=amount, currency=currency, amount_refunded=amount_refunded, refunded=refunded)
+        if with_charge and status == "succeeded"
+        else None
+    )
+    return {
+        "id": id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount if status == "succeeded" else 0,
+        "canceled_at": None,
+        "created": created,
+        "currency": currency,
+        "customer": customer,
+        "description": description,
+        "latest_charge": latest_charge,
+        "livemode": False,
+        "metadata": {},
+        "payment_method": "pm_A",
+        "status": status,
+    }
+
+
+def price(
+    id: str = "price_A",
+    *,
+    unit_amount: int = 2900,
+    currency: str = "usd",
+    interval: str = "month",
+    interval_count: int = 1,
+    product: str | dict[str, Any] = "prod_A",
+    nickname: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "object": "price",
+        "active": True,
+        "currency": currency,
+        "nickname": nickname,
+        "product": product,
+        "recurring": {"interval": interval, "interval_count": interval_count, "usage_type": "licensed"},
+        "type": "recurring",
+        "unit_amount": unit_amount,
+    }
+
+
+def product(id: str = "prod_A", name: str = "Pro plan") -> dict[str, Any]:
+    return {"id": id, "object": "product", "active": True, "name": name}
+
+
+def subscription(
+    id: str = "sub_A",
+    *,
+    customer: str = "cus_A",
+    status: str = "active",
+    item_price: dict[str, Any] | None = None,
+    quantity: int = 1,
+    current_period_end: int = MAR_1_2024,
+    cancel_at_period_end: bool = False,
+    trial_end: int | None = None,
+    latest_invoice: str | None = "in_A",
+) -> dict[str, Any]:
+    item = {
+        "id": "si_" + id[4:],
+        "object": "subscription_item",
+        "current_period_end": current_period_end,
+        "current_period_start": current_period_end - 29 * 86400,
+        "price": item_price or price(),
+        "quantity": quantity,
+        "subscription": id,
+    }
+    return {
+        "id": id,
+        "object": "subscription",
+        "cancel_at": current_period_end if cancel_at_period_end else None,
+        "cancel_at_period_end": cancel_at_period_end,
+        "canceled_at": None,
+        "created": JAN_2_2024,
+        "currency": "usd",
+        "customer": customer,
+        "ended_at": None,
+        "items": {
+            "object": "list",
+            "data": [item],
+            "has_more": False,
+            "url": f"/v1/subscription_items?subscription={id}",
+        },
+        "latest_invoice": latest_invoice,
+        "livemode": False,
+        "status": status,
+        "trial_end": trial_end,
+    }
+
+
+def to_customer(values: dict[str, Any]) -> stripe.Customer:
+    return stripe.Customer.construct_from(values, None)
+
+
+def to_payment_intent(values: dict[str, Any]) -> stripe.PaymentIntent:
+    return stripe.PaymentIntent.construct_from(values, None)
+
+
+def to_subscription(values: dict[str, Any]) -> stripe.Subscription:
+    return stripe.Subscription.construct_from(values, None)

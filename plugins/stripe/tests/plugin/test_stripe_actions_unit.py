@@ -1,0 +1,127 @@
+"""The actions' checks and idempotency keys, against the in-memory gateway."""
+
+from __future__ import annotations
+
+import pytest
+import stripe_dicts as d
+from fake_gateway import FakeGateway
+from megadesk_stripe.actions import (
+    CancelSubscriptionPayload,
+    RefundPaymentPayload,
+    cancel_subscription,
+    refund_payment,
+)
+
+from megadesk_core.errors import ActionRefusedError, MissingPermissionError
+from megadesk_core.types import ResolvedCustomer, TicketContext
+
+CUSTOMER = ResolvedCustomer(id="cus_A", verified=True)
+TICKET = TicketContext(ticket_id="T-1")
+
+
+def _gateway() -> FakeGateway:
+    gateway = FakeGateway()
+    gateway.add_payment(d.payment_intent("pi_ok"))
+    gateway.add_payment(d.payment_intent("pi_part", amount_refunded=900))
+    gateway.add_payment(d.payment_intent("pi_full", amount_refunded=2900, refunded=True))
+    gateway.add_payment(d.payment_intent("pi_pending", status="processing"))
+    gateway.add_payment(d.payment_intent("pi_theirs", customer="cus_B"))
+    gateway.add_subscription(d.subscription("sub_A", latest_invoice="in_A"))
+    gateway.add_subscription(d.subscription("sub_ending", cancel_at_period_end=True))
+    gateway.add_subscription(d.subscription("sub_done", status="canceled"))
+    gateway.add_subscription(d.subscription("sub_theirs", customer="cus_B"))
+    gateway.invoice_payments["in_A"] = ["pi_ok"]
+    return gateway
+
+
+async def test_refund_refunds_the_rest_with_a_derived_idempotency_key() -> None:
+    gateway = _gateway()
+    result = await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_part"), "idem-1")
+    assert result.message == "Refunded $20.00 on pi_part"
+    assert result.target == "pi_part"
+    assert result.reference == "re_1"
+    assert gateway.writes == [("refund", "pi_part", "idem-1:refund:pi_part")]
+
+
+@pytest.mark.parametrize(
+    ("target", "fragment"),
+    [
+        ("pi_theirs", "does not belong to the Stripe customer shown on this ticket"),
+        ("pi_pending", "is processing, not succeeded"),
+        ("pi_full", "already fully refunded"),
+    ],
+)
+async def test_refund_refusals_change_nothing(target: str, fragment: str) -> None:
+    gateway = _gateway()
+    with pytest.raises(ActionRefusedError) as caught:
+        await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target=target), "idem-1")
+    assert fragment in caught.value.message
+    assert gateway.writes == []
+
+
+async def test_cancel_now_and_at_period_end() -> None:
+    gateway = _gateway()
+    result = await cancel_subscription(
+        gateway.typed, TICKET, CUSTOMER, CancelSubscriptionPayload(target="sub_A", at_period_end=True), "k", {}
+    )
+    assert result.message == "sub_A will cancel at the end of its current period (2024-03-01)"
+    result = await cancel_subscription(
+        gateway.typed, TICKET, CUSTOMER, CancelSubscriptionPayload(target="sub_A", at_period_end=False), "k2", {}
+    )
+    assert result.message == "Canceled sub_A now (status canceled)"
+    assert result.reference is None
+    assert gateway.writes == [
+        ("cancel_at_period_end", "sub_A", "k:cancel_at_period_end:sub_A"),
+        ("cancel", "sub_A", "k2:cancel:sub_A"),
+    ]
+
+
+async def test_cancel_with_latest_invoice_refund() -> None:
+    gateway = _gateway()
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=False, refund_latest_invoice=True)
+    result = await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert result.message == "Canceled sub_A now (status canceled); refunded $29.00 on pi_ok"
+    assert result.reference == "re_2"
+    assert gateway.writes == [("cancel", "sub_A", "k:cancel:sub_A"), ("refund", "pi_ok", "k:refund:pi_ok")]
+
+
+async def test_cancel_refuses_before_changing_anything_when_the_invoice_has_nothing_to_refund() -> None:
+    gateway = _gateway()
+    gateway.invoice_payments["in_A"] = ["pi_full"]
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=False, refund_latest_invoice=True)
+    with pytest.raises(ActionRefusedError, match="has no payment left to refund"):
+        await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert gateway.writes == []
+
+
+async def test_cancel_refuses_a_known_missing_permission_up_front() -> None:
+    gateway = _gateway()
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=False, refund_latest_invoice=True)
+    unavailable = {"refund_latest_invoice": "the key lacks Invoices: Read (rak_invoice_read)"}
+    with pytest.raises(MissingPermissionError, match="rak_invoice_read"):
+        await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", unavailable)
+    assert gateway.writes == []
+
+
+@pytest.mark.parametrize(
+    ("target", "at_period_end", "fragment"),
+    [
+        ("sub_theirs", False, "does not belong"),
+        ("sub_done", False, "already canceled"),
+        ("sub_done", True, "already canceled"),
+        ("sub_ending", True, "already set to cancel at the end of its period"),
+    ],
+)
+async def test_cancel_refusals(target: str, at_period_end: bool, fragment: str) -> None:
+    gateway = _gateway()
+    payload = CancelSubscriptionPayload(target=target, at_period_end=at_period_end)
+    with pytest.raises(ActionRefusedError, match=fragment):
+        await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert gateway.writes == []
+
+
+async def test_a_subscription_set_to_end_can_still_be_canceled_now() -> None:
+    gateway = _gateway()
+    payload = CancelSubscriptionPayload(target="sub_ending", at_period_end=False)
+    result = await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert result.message.startswith("Canceled sub_ending now")
