@@ -25,6 +25,7 @@ TYPED_PACKAGES = [
     "megadesk_core",
     "plugins/stripe/megadesk_stripe",
     "plugins/stripe/stripe_emulator",
+    "plugins/stripe/megadesk_demo",
     "plugins/lookup/megadesk_lookup",
 ]
 PYTHON = "3.11"

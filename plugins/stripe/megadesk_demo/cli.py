@@ -19,17 +19,19 @@ import click
 @click.option("--port", type=int, default=8000, show_default=True, help="The app's port.")
 @click.option("--emulator-port", type=int, default=12111, show_default=True, help="The Stripe emulator's port.")
 @click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=Path(".megadesk/demo"), show_default=True,
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".megadesk/demo"),
+    show_default=True,
     help="Where the demo's SQLite file and key live (emptied on every run).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 def main(port: int, emulator_port: int, data_dir: Path, host: str) -> None:
     """Run the demo: the app, the seeded Stripe emulator and a demo tenant."""
     import uvicorn
-
-    from megadesk_core.app import create_app
     from stripe_emulator.server import run_emulator
 
+    from megadesk_core.app import create_app
     from megadesk_demo.setup import build_demo, demo_settings, reset_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -41,17 +43,19 @@ def main(port: int, emulator_port: int, data_dir: Path, host: str) -> None:
         app = create_app(settings)
         base = f"http://{host}:{port}"
         click.echo(
-            "\n".join([
-                "",
-                "Megadesk Integrations demo is up.",
-                f"  Sidebar preview:  {base}/preview#token={demo.agent_token}",
-                f"  Agent token:      {demo.agent_token}",
-                f"  Admin token:      {demo.admin_token}",
-                f"  API (OpenAPI):    {base}/schema",
-                f"  Stripe emulator:  {emulator.base_url}  (key {emulator.secret_key})",
-                f"  Tickets:          {', '.join(t.id for t in demo.tickets)}",
-                "Stop with Ctrl-C. Running the demo again starts from fresh data.",
-                "",
-            ])
+            "\n".join(
+                [
+                    "",
+                    "Megadesk Integrations demo is up.",
+                    f"  Sidebar preview:  {base}/preview#token={demo.agent_token}",
+                    f"  Agent token:      {demo.agent_token}",
+                    f"  Admin token:      {demo.admin_token}",
+                    f"  API (OpenAPI):    {base}/schema",
+                    f"  Stripe emulator:  {emulator.base_url}  (key {emulator.secret_key})",
+                    f"  Tickets:          {', '.join(t.id for t in demo.tickets)}",
+                    "Stop with Ctrl-C. Running the demo again starts from fresh data.",
+                    "",
+                ]
+            )
         )
         uvicorn.run(app, host=host, port=port, log_level="warning")

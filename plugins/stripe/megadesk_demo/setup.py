@@ -6,15 +6,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from stripe_emulator.seed import DemoWorld
+from stripe_emulator.server import EmulatorHandle
+
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import write_key_file
 from megadesk_core.services import configure, tickets
 from megadesk_core.services.tenants import Principal, Role, create_tenant, create_token
 from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
-from stripe_emulator.seed import DemoWorld
-from stripe_emulator.server import EmulatorHandle
-
 from megadesk_demo.tickets import DemoTicket, demo_tickets
 
 DEMO_TENANT = "demo"
@@ -42,7 +42,7 @@ class Demo:
 
 def demo_settings(data_dir: Path, emulator_url: str, *, port: int = 8000) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=data_dir,
         database_url=None,
         encryption_keys=None,
@@ -76,18 +76,26 @@ async def build_demo(settings: Settings, emulator: EmulatorHandle) -> Demo:
                 raise RuntimeError("the Stripe plugin is not installed: pip install -e plugins/stripe")
             restricted_key = emulator.create_restricted_key(DEMO_KEY_PERMISSIONS)
             await configure.configure(
-                session, registry, keyring, actor, stripe, {"restricted_key": restricted_key},
-                enabled=True, check_timeout=30,
+                session,
+                registry,
+                keyring,
+                actor,
+                stripe,
+                {"restricted_key": restricted_key},
+                enabled=True,
+                check_timeout=30,
             )
             created = demo_tickets(world)
             for ticket in created:
                 await tickets.upsert_ticket(
-                    session, tenant.id, ticket.id, requester_email=ticket.email, subject=ticket.subject,
+                    session,
+                    tenant.id,
+                    ticket.id,
+                    requester_email=ticket.email,
+                    subject=ticket.subject,
                     custom_data=ticket.custom_data(),
                 )
     finally:
         await registry.shutdown()
         await database.dispose()
     return Demo(settings, agent_token, admin_token, world, created)
-
-

@@ -22,7 +22,7 @@ class DemoTicket:
 
 
 def demo_tickets(world: DemoWorld) -> list[DemoTicket]:
-    ada, grace = world.ada, world.grace
+    ada = world.ada
     return [
         DemoTicket("T-1001", "Please refund my last payment", ada.email, ada.id),
         DemoTicket("T-1002", "Charged twice?", "Grace@Example.com"),  # unverified, and not the stored case
