@@ -34,8 +34,7 @@ def main(port: int, emulator_port: int, data_dir: Path, host: str) -> None:
     from megadesk_core.app import create_app
     from megadesk_demo.setup import build_demo, demo_settings, reset_data_dir
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     reset_data_dir(data_dir)
     with run_emulator(seed=True, port=emulator_port) as emulator:
         settings = demo_settings(data_dir, emulator.base_url, port=port)
