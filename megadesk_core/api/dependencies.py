@@ -25,9 +25,14 @@ async def provide_db_session(host: NamedDependency[HostState]) -> AsyncGenerator
         yield session
 
 
-async def provide_principal(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], host: NamedDependency[HostState]) -> Principal:
+    # Its own short session: when this raises (401), Litestar does not clean up dependencies
+    # already resolved, so a shared request session would stay checked out.
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    principal = await authenticate(db_session, token.strip()) if scheme.lower() == "bearer" else None
+    principal = None
+    if scheme.lower() == "bearer":
+        async with host.database.session() as session:
+            principal = await authenticate(session, token.strip())
     if principal is None:
         raise ProblemError(
             401,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from litestar import MediaType, Response, Router, get
 from litestar.datastructures import CacheControlHeader, ResponseHeader
@@ -41,6 +42,13 @@ _SECURITY_HEADERS = [
 ]
 
 
+def _with_security_headers(response: Response[Any]) -> Response[Any]:
+    # Router-level response headers do not reach static file responses.
+    for header in _SECURITY_HEADERS:
+        response.headers.setdefault(header.name, header.value or "")
+    return response
+
+
 @cache
 def _page() -> bytes:
     return (STATIC_DIR / "preview.html").read_bytes()
@@ -66,6 +74,7 @@ preview_static_files = create_static_files_router(
     name="preview_static",
     # Revalidate every time (ETag/Last-Modified): a deploy never leaves an old script running.
     cache_control=CacheControlHeader(no_cache=True),
+    after_request=_with_security_headers,
     include_in_schema=False,
 )
 

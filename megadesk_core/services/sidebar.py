@@ -58,7 +58,9 @@ async def render_panel(
         integration=integration.name,
         title=panel.title,
         status=panel.status,
-        verified=panel.verified,
+        # The host, not the plugin's panel, says whether the match is verified: it is what the
+        # host enforces on actions, and a plugin that forgets the flag must not hide the label.
+        verified=customer.verified if customer is not None else panel.verified,
         blocks=panel.blocks,
     )
 

@@ -1,0 +1,333 @@
+// The sidebar preview page: token handling, the ticket list, the sidebar and its actions.
+
+import { ApiError, createApi, seg } from "./preview-api.js";
+import { openActionDialog } from "./preview-dialog.js";
+import { clear, el } from "./preview-dom.js";
+import { renderPanel } from "./preview-panel.js";
+
+const TOKEN_KEY = "megadesk.preview.token";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null,
+  ticketId: null,
+  ticket: null,
+  panels: new Map(), // integration -> the panel JSON on screen
+  selections: new Map(), // integration -> the agent's choice (?select=)
+  declarations: new Map(), // integration -> Promise of its declared actions (cached)
+  generation: 0, // bumped when the ticket changes, so late answers for another ticket are dropped
+};
+
+const api = createApi({
+  getToken: () => state.token,
+  onUnauthorized: (error) => showAuth(`That token was not accepted: ${error.detail}`),
+});
+
+// --- the token -----------------------------------------------------------------------------
+
+/** The URL fragment as key/value pairs: #token=...&ticket=... (a fragment never reaches the server). */
+function readFragment() {
+  return new URLSearchParams(window.location.hash.replace(/^#/, ""));
+}
+
+function writeFragment() {
+  const params = new URLSearchParams();
+  if (state.ticketId) params.set("ticket", state.ticketId);
+  const hash = params.toString();
+  history.replaceState(null, "", `${window.location.pathname}${window.location.search}${hash ? `#${hash}` : ""}`);
+}
+
+function takeTokenFromFragment() {
+  const params = readFragment();
+  const token = params.get("token");
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+    // Drop it from the address bar and the history entry at once.
+    state.ticketId = params.get("ticket");
+    writeFragment();
+  } else {
+    state.ticketId = params.get("ticket");
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function showAuth(message, { forget = true } = {}) {
+  if (forget) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.token = null;
+  }
+  $("workspace").hidden = true;
+  $("session").hidden = true;
+  $("auth").hidden = false;
+  const error = $("auth-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+  $("token-input").focus();
+}
+
+async function start(token) {
+  state.token = token;
+  $("auth").hidden = true;
+  try {
+    const me = await api.get("/api/v1/me");
+    $("session-name").textContent = me.token_name;
+    $("session-tenant").textContent = me.tenant;
+    $("session-role").textContent = me.role;
+    $("session").hidden = false;
+    $("workspace").hidden = false;
+    await loadTickets();
+  } catch (error) {
+    // A 401 already asked for another token; anything else (the server is down) keeps this one.
+    if (!(error instanceof ApiError) || error.status !== 401) {
+      showAuth(`${error.detail || error} Reload the page to try again.`, { forget: false });
+    }
+  }
+}
+
+// --- tickets -------------------------------------------------------------------------------
+
+async function loadTickets() {
+  const list = clear($("ticket-list"));
+  const status = $("tickets-status");
+  status.textContent = "Loading tickets…";
+  status.hidden = false;
+  status.classList.remove("form-error");
+  let tickets;
+  try {
+    tickets = await api.get("/api/v1/tickets");
+  } catch (error) {
+    status.textContent = error.detail;
+    status.classList.add("form-error");
+    return;
+  }
+  status.hidden = tickets.length > 0;
+  status.textContent = tickets.length ? "" : "No tickets yet. Megadesk sends them with PUT /api/v1/tickets/{id}.";
+  for (const ticket of tickets) {
+    list.append(
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          {
+            type: "button",
+            className: "ticket",
+            dataset: { ticketId: ticket.id },
+            on: { click: () => selectTicket(ticket) },
+          },
+          el("span", { className: "ticket__id", text: ticket.id }),
+          el("span", { className: "ticket__subject", text: ticket.subject || "(no subject)" }),
+          el("span", { className: "ticket__email", text: ticket.requester_email || "no requester email" }),
+        ),
+      ),
+    );
+  }
+  const wanted = tickets.find((t) => t.id === state.ticketId);
+  if (wanted) selectTicket(wanted);
+  else showSidebarPlaceholder(tickets.length ? "Choose a ticket to see its sidebar." : "");
+}
+
+function showSidebarPlaceholder(text) {
+  clear($("ticket-header"));
+  clear($("panels")).append(el("p", { className: "placeholder", text }));
+}
+
+async function selectTicket(ticket) {
+  state.ticketId = ticket.id;
+  state.ticket = ticket;
+  state.selections.clear();
+  state.panels.clear();
+  writeFragment();
+  for (const button of document.querySelectorAll(".ticket")) {
+    button.setAttribute("aria-current", String(button.dataset.ticketId === ticket.id));
+  }
+  clear($("ticket-header")).append(
+    el(
+      "div",
+      { className: "ticket-header__main" },
+      el("p", { className: "ticket-header__id", text: `Ticket ${ticket.id}` }),
+      el("h1", { className: "ticket-header__subject", text: ticket.subject || "(no subject)" }),
+      el("p", { className: "ticket-header__email", text: ticket.requester_email || "no requester email" }),
+    ),
+    el("button", { type: "button", className: "button", text: "Reload sidebar", on: { click: () => loadSidebar() } }),
+  );
+  await loadSidebar();
+}
+
+// --- the sidebar ---------------------------------------------------------------------------
+
+async function loadSidebar() {
+  const generation = ++state.generation;
+  const ticketId = state.ticketId;
+  const panels = $("panels");
+  panels.setAttribute("aria-busy", "true");
+  clear(panels).append(el("p", { className: "placeholder", text: "Loading the sidebar…" }));
+  const params = new URLSearchParams();
+  for (const [integration, value] of state.selections) params.append("select", `${integration}:${value}`);
+  const query = params.toString();
+  try {
+    const sidebar = await api.get(`/api/v1/tickets/${seg(ticketId)}/sidebar${query ? `?${query}` : ""}`);
+    if (generation !== state.generation) return;
+    clear(panels);
+    state.panels.clear();
+    if (!sidebar.panels.length) {
+      panels.append(el("p", { className: "placeholder", text: "No integration is enabled for this tenant." }));
+    }
+    for (const panel of sidebar.panels) panels.append(drawPanel(panel));
+  } catch (error) {
+    if (generation !== state.generation) return;
+    clear(panels).append(el("div", { className: "notice notice--danger", attrs: { role: "alert" } }, el("strong", { text: error.detail })));
+  } finally {
+    if (generation === state.generation) panels.setAttribute("aria-busy", "false");
+  }
+}
+
+const handlers = {
+  onAction: runAction,
+  onChoose: (panel, value) => {
+    state.selections.set(panel.integration, value);
+    reloadPanel(panel);
+  },
+  onReload: (panel) => reloadPanel(panel),
+};
+
+/** Render a panel, replacing its card if one is on screen, keeping a result message if given. */
+function drawPanel(panel, flash) {
+  state.panels.set(panel.integration, panel);
+  const card = renderPanel(panel, handlers);
+  if (flash) card.querySelector(".panel__flash").append(flash);
+  const current = cardOf(panel.integration);
+  if (current) current.replaceWith(card);
+  markDangerousButtons(panel, card);
+  return card;
+}
+
+function cardOf(integration) {
+  return [...document.querySelectorAll("#panels .panel")].find((c) => c.dataset.integration === integration) || null;
+}
+
+async function reloadPanel(panel) {
+  const generation = state.generation;
+  const card = cardOf(panel.integration);
+  if (card) card.setAttribute("aria-busy", "true");
+  try {
+    const fresh = await api.get(`/api/v1/tickets/${seg(state.ticketId)}/panels/${seg(panel.integration)}`, {
+      select: state.selections.get(panel.integration),
+    });
+    if (generation === state.generation) drawPanel(fresh);
+  } catch (error) {
+    if (generation !== state.generation) return;
+    if (card) {
+      card.removeAttribute("aria-busy");
+      showFlash(card, "danger", error.detail);
+    }
+  }
+}
+
+function showFlash(card, tone, message, details) {
+  const flash = card.querySelector(".panel__flash");
+  flash.replaceChildren(flashMessage(tone, message, details));
+}
+
+function flashMessage(tone, message, details = []) {
+  const node = el(
+    "div",
+    { className: `flash flash--${tone}`, attrs: { role: tone === "danger" ? "alert" : "status" } },
+    el("div", { className: "flash__body" }, el("strong", { className: "flash__message", text: message }), details.length ? el("p", { className: "flash__details" }, details.join(" · ")) : null),
+  );
+  node.append(el("button", { type: "button", className: "icon-button", text: "Dismiss", on: { click: () => node.remove() } }));
+  return node;
+}
+
+// --- actions -------------------------------------------------------------------------------
+
+function declarationsOf(integration) {
+  if (!state.declarations.has(integration)) {
+    const request = api.get(`/api/v1/integrations/${seg(integration)}/actions`);
+    request.catch(() => state.declarations.delete(integration)); // retry next time
+    state.declarations.set(integration, request);
+  }
+  return state.declarations.get(integration);
+}
+
+/** Give the buttons of dangerous actions their colour once the declarations are known. */
+async function markDangerousButtons(panel, card) {
+  if (!card.querySelector(".action-button")) return;
+  try {
+    const declared = await declarationsOf(panel.integration);
+    for (const button of card.querySelectorAll(".action-button")) {
+      const declaration = declared.find((d) => d.name === button.dataset.action);
+      button.classList.toggle("action-button--danger", Boolean(declaration && declaration.danger));
+      if (declaration && declaration.description) button.title = declaration.description;
+    }
+  } catch {
+    // The click says what went wrong.
+  }
+}
+
+async function runAction(panel, button, buttonElement) {
+  const ticketId = state.ticketId;
+  const card = buttonElement.closest(".panel");
+  let declaration;
+  try {
+    const declared = await declarationsOf(panel.integration);
+    declaration = declared.find((d) => d.name === button.action);
+  } catch (error) {
+    showFlash(card, "danger", error.detail);
+    return;
+  }
+  if (!declaration) {
+    showFlash(card, "danger", `${panel.title} does not offer the action "${button.action}" (any more). Reload the panel.`);
+    return;
+  }
+  const select = state.selections.get(panel.integration);
+  openActionDialog({
+    panel,
+    button,
+    declaration,
+    send: (body, idempotencyKey) =>
+      api.post(`/api/v1/tickets/${seg(ticketId)}/panels/${seg(panel.integration)}/actions/${seg(declaration.name)}`, body, {
+        params: { select },
+        idempotencyKey,
+      }),
+    onSuccess: (data, replayed) => {
+      if (ticketId !== state.ticketId) return;
+      const result = data.result || {};
+      const details = [];
+      if (result.reference) details.push(`Reference ${result.reference}`);
+      for (const [key, value] of Object.entries(result.details || {})) details.push(`${key}: ${value}`);
+      if (replayed) details.push("already done earlier: this is the stored result");
+      const flash = flashMessage("success", result.message || `${declaration.title}: done.`, details);
+      if (data.panel) drawPanel(data.panel, flash);
+      else showFlash(card, "success", result.message, details);
+    },
+  });
+}
+
+// --- start ---------------------------------------------------------------------------------
+
+function init() {
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("token-input").value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    $("token-input").value = "";
+    start(value);
+  });
+  $("refresh-tickets").addEventListener("click", () => loadTickets());
+  $("sign-out").addEventListener("click", () => {
+    state.ticketId = null;
+    writeFragment();
+    showAuth("");
+  });
+  window.addEventListener("hashchange", () => {
+    if (readFragment().get("token")) start(takeTokenFromFragment());
+  });
+  const token = takeTokenFromFragment();
+  if (token) start(token);
+  else showAuth("");
+}
+
+init();
