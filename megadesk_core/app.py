@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from megadesk_core.api.admin import AdminController
 from megadesk_core.api.agent import IntegrationActionsController, TicketController
 from megadesk_core.api.dependencies import DEPENDENCIES
+from megadesk_core.api.preview import preview_router
 from megadesk_core.api.problems import EXCEPTION_HANDLERS
 from megadesk_core.api.schemas import WhoAmI
 from megadesk_core.api.state import HostState
@@ -82,6 +83,7 @@ def create_app(
             AdminController,
             TicketController,
             IntegrationActionsController,
+            preview_router,
             *(extra_route_handlers or []),
         ],
         dependencies=DEPENDENCIES,
@@ -92,7 +94,7 @@ def create_app(
             # HTTP client libraries log every request URL at INFO (customer emails in query
             # strings): keep them to warnings.
             loggers={name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS},
-            log_exceptions="always",
+            log_exceptions="never",  # the problem handlers log what is unexpected (5xx)
         ),
         state=State({"host": host}),
         openapi_config=OpenAPIConfig(

@@ -8,7 +8,7 @@ and write, as ``test_preview_page.py`` does::
     @pytest.fixture(scope="module")
     def app(tmp_path_factory):
         settings = live_settings(tmp_path_factory.mktemp("stripe-ui"), plugin_options={...})
-        return create_app(settings, registry=..., extra_route_handlers=[preview_router])
+        return create_app(settings, registry=...)
 
     @pytest.fixture(scope="module")
     def server(live_app_server, app):

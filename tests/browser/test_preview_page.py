@@ -16,7 +16,6 @@ from browser_support import LiveServer, LiveTenant, create_live_tenant, live_set
 from litestar import Litestar
 from showcase_plugin import XSS, ShowcasePlugin
 
-from megadesk_core.api.preview import preview_router
 from megadesk_core.app import create_app
 from megadesk_core.plugins import load_integrations
 
@@ -37,7 +36,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 def app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     settings = live_settings(tmp_path_factory.mktemp("preview"))
     registry = load_integrations(allow=["sample"], extra_plugins=[ShowcasePlugin()])
-    return create_app(settings, registry=registry, extra_route_handlers=[preview_router])
+    return create_app(settings, registry=registry)
 
 
 @pytest.fixture(scope="module")

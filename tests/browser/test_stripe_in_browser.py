@@ -1,0 +1,129 @@
+"""The Stripe plugin in the preview page, against the seeded emulator: what the demo shows.
+
+Screenshots of the sidebar go to ``artifacts/screenshots/stripe-*.png``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from browser_support import LiveServer, LiveTenant, create_live_tenant, live_settings
+from litestar import Litestar
+
+from megadesk_core.app import create_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the chromium_path fixture skips or fails the tests
+    expect = None  # type: ignore[assignment]
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium_path")]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Any]:
+    from stripe_emulator.server import run_emulator
+
+    with run_emulator(seed=True) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, emulator: Any) -> Litestar:
+    settings = live_settings(
+        tmp_path_factory.mktemp("stripe-ui"),
+        plugins_allow=["stripe"],
+        plugin_options={"stripe": {"api_base": emulator.base_url, "max_network_retries": 0}},
+    )
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def acme(live_app_server: Any, app: Litestar, emulator: Any) -> Iterator[LiveTenant]:
+    from megadesk_demo.setup import DEMO_KEY_PERMISSIONS
+    from megadesk_demo.tickets import demo_tickets
+
+    server: LiveServer = live_app_server(app)
+    tenant = create_live_tenant(server, app, "acme")
+    tenant.configure("stripe", {"restricted_key": emulator.create_restricted_key(DEMO_KEY_PERMISSIONS)})
+    for ticket in demo_tickets(emulator.demo):
+        tenant.upsert_ticket(ticket.id, email=ticket.email, subject=ticket.subject, custom_data=ticket.custom_data())
+    yield tenant
+    tenant.close()
+
+
+def open_ticket(page: Page, tenant: LiveTenant, ticket_id: str) -> Locator:
+    page.goto(tenant.preview_url())
+    page.locator(f'.ticket[data-ticket-id="{ticket_id}"]').click()
+    panel = page.locator('#panels .panel[data-integration="stripe"]')
+    expect(panel).to_have_count(1)
+    return panel
+
+
+def shoot(locator: Locator, directory: Path, name: str) -> None:
+    locator.screenshot(path=str(directory / f"stripe-{name}.png"), animations="disabled")
+
+
+def test_a_verified_ticket_shows_the_billing_panel(
+    browser_page: Page, acme: LiveTenant, emulator: Any, screenshot_dir: Path
+):
+    world = emulator.demo
+    panel = open_ticket(browser_page, acme, "T-1001")
+    expect(panel).to_contain_text("Ada Lovelace")
+    expect(panel.locator(".not-verified")).to_have_count(0)
+    expect(panel).to_contain_text("$29.00 / month")
+    expect(panel.locator(f'tr[data-row-id="{world.ada_payments.refunded}"]')).to_contain_text("refunded")
+    expect(panel.locator(f'tr[data-row-id="{world.ada_payments.partially_refunded}"]')).to_contain_text(
+        "partly refunded"
+    )
+    dashboard = panel.get_by_role("link", name=world.ada.id)
+    expect(dashboard).to_have_attribute("href", f"https://dashboard.stripe.com/test/customers/{world.ada.id}")
+    shoot(browser_page.locator("#panels"), screenshot_dir, "verified")
+
+
+def test_an_unverified_ticket_is_labelled_not_verified(browser_page: Page, acme: LiveTenant, screenshot_dir: Path):
+    panel = open_ticket(browser_page, acme, "T-1003")  # an email shared by two Stripe customers
+    expect(panel.locator(".not-verified")).to_be_visible()
+    expect(panel).to_contain_text("1 other Stripe customer")
+    expect(panel).to_contain_text("Samira Rivera")  # the other match, offered as a switch
+    shoot(browser_page.locator("#panels"), screenshot_dir, "not-verified")
+
+
+def test_refund_a_payment_through_the_dialog(browser_page: Page, acme: LiveTenant, emulator: Any, screenshot_dir: Path):
+    target = emulator.demo.ada_payments.succeeded
+    panel = open_ticket(browser_page, acme, "T-1001")
+    row = panel.locator(f'tr[data-row-id="{target}"]')
+    row.get_by_role("button", name="Refund $49.00").click()
+    dialog = browser_page.locator("dialog[open]")
+    expect(dialog).to_contain_text("this cannot be undone")
+    shoot(dialog, screenshot_dir, "refund-dialog")
+    dialog.get_by_role("button", name="Refund payment").click()
+    expect(browser_page.locator("dialog")).to_have_count(0)
+    expect(panel.locator(".flash--success")).to_contain_text(f"Refunded $49.00 on {target}")
+    refreshed = panel.locator(f'tr[data-row-id="{target}"]')
+    expect(refreshed).to_contain_text("refunded")
+    expect(refreshed.get_by_role("button")).to_have_count(0)
+    shoot(browser_page.locator("#panels"), screenshot_dir, "after-refund")
+
+
+def test_cancel_a_subscription_at_period_end(browser_page: Page, acme: LiveTenant, emulator: Any, screenshot_dir: Path):
+    subscription = emulator.demo.jpy_subscription_id
+    panel = open_ticket(browser_page, acme, "T-1005")
+    expect(panel).to_contain_text("¥5,000 / month")
+    row = panel.locator(f'tr[data-row-id="{subscription}"]')
+    row.get_by_role("button", name="Cancel at period end").click()
+    dialog = browser_page.locator("dialog[open]")
+    shoot(dialog, screenshot_dir, "cancel-dialog")
+    dialog.get_by_role("button", name="Cancel subscription").click()
+    expect(browser_page.locator("dialog")).to_have_count(0)
+    expect(panel.locator(".flash--success")).to_contain_text("will cancel at the end of its current period")
+    refreshed = panel.locator(f'tr[data-row-id="{subscription}"]')
+    expect(refreshed).to_contain_text("cancels")
+    expect(refreshed.get_by_role("button", name="Cancel at period end")).to_have_count(0)
+    shoot(browser_page.locator("#panels"), screenshot_dir, "after-cancel")
