@@ -29,7 +29,8 @@ def _safe_href(value: str) -> str:
     return value
 
 
-Href = Annotated[str, AfterValidator(_safe_href)]
+# The pattern publishes the rule in the JSON Schema; the validator enforces it with a message.
+Href = Annotated[str, Field(json_schema_extra={"pattern": "^(https?://|mailto:)"}), AfterValidator(_safe_href)]
 
 
 class Badge(_Frozen):

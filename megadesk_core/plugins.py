@@ -117,7 +117,11 @@ def _load_entry_points(pm: pluggy.PluginManager, allow: frozenset[str] | None, b
             # A broken third-party plugin must not take the help desk down with it.
             log.exception("plugin %s (%s) failed to import and is skipped", ep.name, ep.value)
             continue
-        pm.register(plugin, name=ep.name)
+        try:
+            pm.register(plugin, name=ep.name)
+        except pluggy.PluginValidationError as exc:
+            log.error("plugin %s (%s) is refused: %s", ep.name, ep.value, exc)
+            continue
         dist = ep.dist.name if ep.dist is not None else "unknown distribution"
         sources[ep.name] = f"entry point {ep.name} = {ep.value} ({dist})"
     return sources
@@ -191,7 +195,10 @@ def load_integrations(
     allowed = frozenset(allow) if allow is not None else None
     sources = _load_entry_points(pm, allowed, frozenset(block)) if load_entry_points else {}
     for plugin in extra_plugins:
-        name = pm.register(plugin)
+        try:
+            name = pm.register(plugin)
+        except pluggy.PluginValidationError as exc:
+            raise PluginConfigurationError(f"plugin {exc.plugin!r}: {exc}") from exc
         if name is not None:
             sources[name] = f"registered {getattr(plugin, '__name__', type(plugin).__name__)}"
     try:

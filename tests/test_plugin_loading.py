@@ -99,3 +99,23 @@ def test_bad_names_are_refused():
     registry = load_integrations(extra_plugins=[_plugin("Bad Name")], load_entry_points=False)
     assert registry.integrations == {}
     assert "must match" in next(iter(registry.rejected.values()))
+
+
+def test_a_hook_with_an_argument_the_spec_lacks_is_refused_not_fatal(fake_entry_points, monkeypatch, caplog):
+    import sys
+    import types
+
+    module = types.ModuleType("megadesk_bad_signature")
+
+    @hookimpl
+    def sidebar_panel(context, ticket, customer, surprise):  # "surprise" is not in the spec
+        return None
+
+    module.sidebar_panel = sidebar_panel
+    monkeypatch.setitem(sys.modules, "megadesk_bad_signature", module)
+    fake_entry_points(("bad", "megadesk_bad_signature"), ("sample", "megadesk_sample.plugin"))
+    with caplog.at_level(logging.ERROR):
+        registry = load_integrations()
+    assert list(registry.integrations) == ["sample"]
+    assert "plugin bad (megadesk_bad_signature) is refused" in caplog.text
+    assert "surprise" in caplog.text

@@ -1,0 +1,75 @@
+"""What a tenant's admin enters (:class:`LookupSettings`) and what the operator sets for the
+process (:class:`LookupOptions`). The host encrypts ``api_key`` and hands it back decrypted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def normalise_base_url(value: str) -> str:
+    """``value`` without a trailing slash, or a ``ValueError`` saying what is wrong with it.
+
+    The API key travels with every request, so only https is accepted, except for an API on
+    this machine (development, tests).
+    """
+    parts = urlsplit(value.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError("must be an http(s) URL such as https://backoffice.example.com/api")
+    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        raise ValueError("must use https (http is only accepted for localhost)")
+    if parts.username or parts.password:
+        raise ValueError("must not contain a user name or password; put the key in api_key")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query string or fragment")
+    return value.strip().rstrip("/")
+
+
+class LookupSettings(BaseModel):
+    """Per-tenant settings, entered by an admin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        max_length=500,
+        description="Root of your customer API, e.g. https://backoffice.example.com/api (https only; "
+        "http is accepted for localhost).",
+    )
+    api_key: SecretStr = Field(min_length=1, max_length=500, description="Sent as 'Authorization: Bearer <key>'.")
+    fields: list[FieldName] | None = Field(
+        default=None,
+        max_length=30,
+        description="The customer fields to show, in this order. Unset shows every top-level field.",
+    )
+    max_orders: int = Field(default=5, ge=0, le=50, description="How many recent orders to list (0 hides them).")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return normalise_base_url(value)
+
+    @field_validator("api_key")
+    @classmethod
+    def _strip_key(cls, value: SecretStr) -> SecretStr:
+        # A key pasted with a trailing newline is still the key.
+        key = value.get_secret_value().strip()
+        if not key:
+            raise ValueError("must not be blank")
+        return SecretStr(key)
+
+
+class LookupOptions(BaseModel):
+    """Process-level options, set by the operator in ``MEGADESK_PLUGIN_OPTIONS``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Per-request timeout; keep it under the host's panel deadline."
+    )

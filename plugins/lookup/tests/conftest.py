@@ -1,0 +1,38 @@
+"""The Customer lookup integration under test: loaded through its installed entry point
+(``pip install -e plugins/lookup``), talking over HTTP to a fake customer API on localhost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from lookup_backend import API_KEY, STATE, BackendState, serve
+
+
+@pytest.fixture(scope="session")
+def backend_url() -> Iterator[str]:
+    with serve() as url:
+        yield url
+
+
+@pytest.fixture
+def backend(backend_url: str) -> Iterator[BackendState]:
+    STATE.reset()
+    STATE.base_url = backend_url
+    yield STATE
+    STATE.reset()
+
+
+@pytest.fixture
+def megadesk_plugins_allow() -> list[str]:
+    return ["lookup"]
+
+
+@pytest.fixture
+def megadesk_plugin_options() -> dict[str, dict[str, object]]:
+    return {"lookup": {"timeout_seconds": 1.0}}
+
+
+@pytest.fixture
+def megadesk_integration_settings(backend_url: str, backend: BackendState) -> dict[str, object]:
+    return {"base_url": backend_url, "api_key": API_KEY}
