@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import integration_out, settings_out_for
-from megadesk_core.api.problems import ProblemError, not_found
+from megadesk_core.api.problems import not_found
 from megadesk_core.api.schemas import AuditEntryOut, IntegrationOut, SettingsOut, SettingsUpdate
 from megadesk_core.api.state import HostState
 from megadesk_core.plugins import LoadedIntegration
@@ -65,19 +65,16 @@ class AdminController(Controller):
         """Validate, check and store settings. Secret fields left out keep their stored value;
         secret values are never returned."""
         integration = _integration(host, name)
-        try:
-            row = await configure.configure(
-                db_session,
-                host.registry,
-                host.keyring,
-                admin,
-                integration,
-                data.settings,
-                enabled=data.enabled,
-                check_timeout=host.settings.action_timeout_seconds,
-            )
-        except configure.SettingsRejectedError as exc:
-            raise ProblemError(422, exc.code, exc.message, errors=exc.errors) from exc
+        row = await configure.configure(
+            db_session,
+            host.registry,
+            host.keyring,
+            admin,
+            integration,
+            data.settings,
+            enabled=data.enabled,
+            check_timeout=host.settings.action_timeout_seconds,
+        )
         return settings_out_for(integration, row)
 
     @post("/integrations/{name:str}/enable", operation_id="enableIntegration", status_code=200)
@@ -89,19 +86,14 @@ class AdminController(Controller):
         name: FromPath[str],
     ) -> SettingsOut:
         integration = _integration(host, name)
-        try:
-            row = await configure.enable(
-                db_session,
-                host.registry,
-                host.keyring,
-                admin,
-                integration,
-                check_timeout=host.settings.action_timeout_seconds,
-            )
-        except configure.NotConfiguredError as exc:
-            raise ProblemError(409, "not_configured", str(exc)) from exc
-        except configure.SettingsRejectedError as exc:
-            raise ProblemError(422, exc.code, exc.message, errors=exc.errors) from exc
+        row = await configure.enable(
+            db_session,
+            host.registry,
+            host.keyring,
+            admin,
+            integration,
+            check_timeout=host.settings.action_timeout_seconds,
+        )
         return settings_out_for(integration, row)
 
     @post("/integrations/{name:str}/disable", operation_id="disableIntegration", status_code=200)

@@ -12,6 +12,7 @@ from litestar.types import ExceptionHandlersMap
 from megadesk_core.errors import IntegrationError, RateLimitedError
 from megadesk_core.problems import PROBLEM_MEDIA_TYPE, problem_body, status_title
 from megadesk_core.services.actions import ActionRequestError
+from megadesk_core.services.configure import NotConfiguredError, SettingsRejectedError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,14 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(request, exc.status_code, code, str(exc.detail), errors=errors, headers=exc.headers)
 
 
+def handle_settings_rejected(request: Request[Any, Any, Any], exc: SettingsRejectedError) -> Response[dict[str, Any]]:
+    return problem_response(request, 422, exc.code, exc.message, errors=exc.errors)
+
+
+def handle_not_configured(request: Request[Any, Any, Any], exc: NotConfiguredError) -> Response[dict[str, Any]]:
+    return problem_response(request, 409, "not_configured", str(exc))
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "internal_error", "Something went wrong on our side; it was logged.")
@@ -88,6 +97,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ProblemError: handle_problem,
     ActionRequestError: handle_action_request,
     IntegrationError: handle_integration_error,
+    SettingsRejectedError: handle_settings_rejected,
+    NotConfiguredError: handle_not_configured,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

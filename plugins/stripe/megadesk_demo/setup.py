@@ -27,7 +27,6 @@ DEMO_KEY_PERMISSIONS = {
     "subscriptions": "write",
     "invoices": "read",
     "products": "read",
-    "prices": "read",
 }
 
 
