@@ -28,7 +28,7 @@ def demo_tickets(world: DemoWorld) -> list[DemoTicket]:
         DemoTicket("T-1002", "Charged twice?", "Grace@Example.com"),  # unverified, and not the stored case
         DemoTicket("T-1003", "Cancel my subscription", world.shared_email),
         DemoTicket("T-1004", "Question about pricing", "nobody@example.com"),
-        DemoTicket("T-1005", "領収書をお願いします (receipt please)", world.jpy_customer.email, world.jpy_customer.id),
+        DemoTicket("T-1005", "Receipt for my yen payment, please", world.jpy_customer.email, world.jpy_customer.id),
         DemoTicket(
             "T-1006",
             "Changed my mind about leaving",
