@@ -259,3 +259,23 @@ def keys_rotate(batch_size: int) -> None:
 
         changed = rotate_secrets(settings.resolved_database_url(), keyring, batch_size=batch_size, progress=progress)
     click.echo(f"{changed} secret(s) re-encrypted under key {keyring.primary_id}")
+
+
+@main.group()
+def idempotency() -> None:
+    """Housekeeping of the Idempotency-Key records of actions."""
+
+
+@idempotency.command("prune")
+@click.option("--hours", type=click.IntRange(1), default=48, show_default=True, help="Keep records younger than this.")
+def idempotency_prune(hours: int) -> None:
+    """Delete finished idempotency records older than --hours (their keys stop replaying)."""
+    from datetime import timedelta
+
+    from megadesk_core.services.idempotency import prune
+
+    async def run() -> int:
+        async with _database() as db, db.session() as session:
+            return await prune(session, timedelta(hours=hours))
+
+    click.echo(f"{_run(run)} idempotency record(s) older than {hours} h deleted")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -95,7 +96,13 @@ async def run_action(
     request_print = idempotency.fingerprint(
         name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json")
     )
-    claim = await idempotency.claim(session, call.principal.tenant_id, call.idempotency_key, request_print)
+    claim = await idempotency.claim(
+        session,
+        call.principal.tenant_id,
+        call.idempotency_key,
+        request_print,
+        stale_after=timedelta(seconds=2 * timeout + 60),  # no live request can still be running
+    )
     if claim.conflict is not None:
         await log_attempt("idempotency_conflict", claim.conflict)
         raise ActionRequestError(409, "idempotency_conflict", claim.conflict)

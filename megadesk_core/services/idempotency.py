@@ -3,6 +3,11 @@
 The first request with a key claims it (a unique row); a concurrent duplicate sees it in
 progress; a finished one is replayed; the same key with a different request is refused.
 Failures that are worth retrying (upstream down, rate limits) release the key.
+
+A claim whose process died before finishing would block its key for good, so a retry may take
+over a claim older than ``stale_after``. That is safe for money: the plugin derives its
+upstream idempotency keys (Stripe's) from this key, so if the dead request's write did reach
+upstream, the retry's write is answered with the same result instead of acting twice.
 """
 
 from __future__ import annotations
@@ -10,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from megadesk_core.db.models import IdempotencyRecord
+from megadesk_core.db.models import IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 255
 
@@ -39,7 +46,31 @@ async def _find(session: AsyncSession, tenant_id: str, key: str) -> IdempotencyR
     return (await session.exec(query)).first()
 
 
-async def claim(session: AsyncSession, tenant_id: str, key: str, request_fingerprint: str) -> Claim:
+async def _take_over(session: AsyncSession, record: IdempotencyRecord, stale_after: timedelta) -> bool:
+    """Claim a stale running record for this request; only one of several retries wins."""
+    result = await session.exec(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.id) == record.id,
+            col(IdempotencyRecord.state) == "running",
+            col(IdempotencyRecord.created_at) < utcnow() - stale_after,
+        )
+        .values(created_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(record)
+    return isinstance(result, CursorResult) and result.rowcount == 1
+
+
+async def claim(
+    session: AsyncSession,
+    tenant_id: str,
+    key: str,
+    request_fingerprint: str,
+    *,
+    stale_after: timedelta = timedelta(minutes=5),
+) -> Claim:
     existing = await _find(session, tenant_id, key)
     if existing is None:
         record = IdempotencyRecord(tenant_id=tenant_id, key=key, fingerprint=request_fingerprint, state="running")
@@ -58,6 +89,8 @@ async def claim(session: AsyncSession, tenant_id: str, key: str, request_fingerp
             conflict="This Idempotency-Key was already used for a different request; use a new key.",
         )
     if existing.state != "done":
+        if await _take_over(session, existing, stale_after):
+            return Claim(record=existing)
         return Claim(record=None, conflict="A request with this Idempotency-Key is still running; retry shortly.")
     return Claim(record=None, replay=existing)
 
@@ -73,3 +106,14 @@ async def finish(session: AsyncSession, record: IdempotencyRecord, status_code: 
 async def release(session: AsyncSession, record: IdempotencyRecord) -> None:
     await session.delete(record)
     await session.commit()
+
+
+async def prune(session: AsyncSession, older_than: timedelta) -> int:
+    """Forget finished records older than ``older_than`` (their keys can no longer replay)."""
+    result = await session.exec(
+        delete(IdempotencyRecord)
+        .where(col(IdempotencyRecord.state) == "done", col(IdempotencyRecord.created_at) < utcnow() - older_than)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return result.rowcount if isinstance(result, CursorResult) else 0
