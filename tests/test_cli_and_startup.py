@@ -51,6 +51,7 @@ def test_help_on_every_command(cli_env):
         ["integrations", "disable"],
         ["keys", "generate"],
         ["keys", "rotate"],
+        ["idempotency", "prune"],
     ]:
         result = invoke(cli_env, *args, "--help")
         assert result.exit_code == 0, args
@@ -59,6 +60,7 @@ def test_help_on_every_command(cli_env):
 
 def test_tenant_token_enable_rotate_through_the_cli(cli_env, tmp_path):
     assert invoke(cli_env, "migrate").output.strip() == "database is up to date"
+    assert invoke(cli_env, "idempotency", "prune").output.strip() == "0 idempotency record(s) older than 48 h deleted"
     assert invoke(cli_env, "tenants", "create", "acme").exit_code == 0
     duplicate = invoke(cli_env, "tenants", "create", "acme")
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
