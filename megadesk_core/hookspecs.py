@@ -163,8 +163,9 @@ def run_action(  # type: ignore[empty-body]
             belongs to it and raise :class:`~megadesk_core.errors.ActionRefusedError` if not.
         action: the action's name.
         payload: an instance of the action's payload model.
-        idempotency_key: stable for retries of the same request; pass it on to upstream
-            writes so that a retry never acts twice.
+        idempotency_key: 64 hex characters, the same for every retry of the request (derived
+            from the tenant and the agent's ``Idempotency-Key``); pass it, or a key made from it
+            and the operation, to upstream writes so that a retry never acts twice.
 
     Returns:
         An :class:`~megadesk_core.types.ActionResult`; raise an

@@ -7,6 +7,7 @@ the key); identity is checked before anything reaches the plugin; every attempt 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +39,12 @@ class ActionRequestError(Exception):
         self.code = code
         self.message = message
         self.errors = errors or []
+
+
+def upstream_key(tenant_id: str, idempotency_key: str) -> str:
+    """The key plugins pass to upstream writes: stable per tenant and Idempotency-Key, 64 hex
+    characters whatever the agent sent (Stripe caps its keys at 255), and no tenant id leaks."""
+    return hashlib.sha256(f"{tenant_id}\x1f{idempotency_key}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ async def run_action(
                 customer=customer,
                 action=call.spec.name,
                 payload=payload,
-                idempotency_key=f"{call.principal.tenant_id}:{call.idempotency_key}",
+                idempotency_key=upstream_key(call.principal.tenant_id, call.idempotency_key),
             )
             result = result if isinstance(result, ActionResult) else ActionResult.model_validate(result)
     except ActionRequestError as exc:
