@@ -132,6 +132,42 @@ def tokens_create(tenant_slug: str, role: str, name: str) -> None:
     click.echo(_run(create))
 
 
+@tokens.command("list")
+@click.option("--tenant", "tenant_slug", required=True, help="The tenant's slug.")
+@_fail_on_startup_errors
+def tokens_list(tenant_slug: str) -> None:
+    """List a tenant's tokens (ids, names, roles; never the tokens themselves)."""
+    from megadesk_core.services.tenants import list_tokens
+
+    async def fetch() -> list[str]:
+        async with _database() as db, db.session() as session:
+            rows = await list_tokens(session, await _tenant(session, tenant_slug))
+            return [
+                f"{t.id}\t{t.role}\t{t.name}\t{'revoked ' + t.revoked_at.isoformat() if t.revoked_at else 'active'}"
+                for t in rows
+            ]
+
+    for line in _run(fetch):
+        click.echo(line)
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@click.option("--tenant", "tenant_slug", required=True, help="The tenant's slug.")
+@_fail_on_startup_errors
+def tokens_revoke(token_id: str, tenant_slug: str) -> None:
+    """Revoke token TOKEN_ID (its id from 'tokens list'); requests with it get 401 at once."""
+    from megadesk_core.services.tenants import revoke_token
+
+    async def revoke() -> bool:
+        async with _database() as db, db.session() as session:
+            return await revoke_token(session, await _tenant(session, tenant_slug), token_id)
+
+    if not _run(revoke):
+        raise click.ClickException(f"tenant {tenant_slug!r} has no active token {token_id!r}")
+    click.echo(f"token {token_id} revoked")
+
+
 @main.group()
 def integrations() -> None:
     """List, enable and disable integrations."""

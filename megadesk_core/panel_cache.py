@@ -3,11 +3,14 @@
 Opening the same ticket from several agents' screens, or reopening it, would otherwise call
 the upstream API (e.g. Stripe, with its per-account rate limit) each time. With
 ``MEGADESK_REDIS_URL`` set, rendered panels are kept for ``MEGADESK_PANEL_CACHE_SECONDS``.
-Correctness after a change made through Megadesk: every action and every settings change
-bumps a per-tenant, per-integration generation number, which is part of every cache key, so
-all processes stop serving the old panels at once. Error panels are never cached. Without
-Redis there is no cache (a per-process cache would show different states behind a load
-balancer).
+Correctness after a change made through Megadesk: every action bumps a per-tenant,
+per-integration generation number, which is part of every cache key, so all processes stop
+serving the old panels at once; a settings change or a ticket upsert changes the key by itself
+(the rows' ``updated_at`` is part of it). The key is fixed before rendering starts, so a render
+that began before an action can only store its result under the old generation, never over
+the fresh one. Error panels are never cached; an entry that does not parse (written by another
+release) is a miss. Without Redis there is no cache (a per-process cache would show different
+states behind a load balancer).
 """
 
 from __future__ import annotations
@@ -16,14 +19,22 @@ import hashlib
 import logging
 from typing import Protocol
 
-from megadesk_core.panel import SidebarPanel
+from megadesk_core.panel import PANEL_SCHEMA_VERSION, SidebarPanel
 
 log = logging.getLogger(__name__)
 
 
+CACHE_FORMAT = f"p{PANEL_SCHEMA_VERSION}"
+"""Part of every key: another release's entries are never read."""
+
+
 class PanelCache(Protocol):
-    async def get(self, tenant_id: str, integration: str, fingerprint: str) -> SidebarPanel | None: ...
-    async def put(self, tenant_id: str, integration: str, fingerprint: str, panel: SidebarPanel) -> None: ...
+    async def key(self, tenant_id: str, integration: str, fingerprint: str) -> str | None:
+        """The cache key for a panel as of now (``None``: no cache); fix it before rendering."""
+        ...
+
+    async def get(self, key: str) -> SidebarPanel | None: ...
+    async def put(self, key: str, panel: SidebarPanel) -> None: ...
     async def invalidate(self, tenant_id: str, integration: str) -> None: ...
     async def close(self) -> None: ...
 
@@ -33,10 +44,13 @@ def fingerprint(*parts: object) -> str:
 
 
 class NoPanelCache:
-    async def get(self, tenant_id: str, integration: str, fingerprint: str) -> SidebarPanel | None:
+    async def key(self, tenant_id: str, integration: str, fingerprint: str) -> str | None:
         return None
 
-    async def put(self, tenant_id: str, integration: str, fingerprint: str, panel: SidebarPanel) -> None:
+    async def get(self, key: str) -> SidebarPanel | None:
+        return None
+
+    async def put(self, key: str, panel: SidebarPanel) -> None:
         return None
 
     async def invalidate(self, tenant_id: str, integration: str) -> None:
@@ -55,29 +69,32 @@ class RedisPanelCache:
 
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._ttl_ms = int(ttl_seconds * 1000)
-        self._prefix = prefix
+        self._prefix = f"{prefix}:{CACHE_FORMAT}"
 
     def _generation_key(self, tenant_id: str, integration: str) -> str:
         return f"{self._prefix}:panel-gen:{tenant_id}:{integration}"
 
-    async def _panel_key(self, tenant_id: str, integration: str, fingerprint: str) -> str:
-        generation = await self._redis.get(self._generation_key(tenant_id, integration))
-        gen = generation.decode() if isinstance(generation, bytes) else "0"
-        return f"{self._prefix}:panel:{tenant_id}:{integration}:{gen}:{fingerprint}"
-
-    async def get(self, tenant_id: str, integration: str, fingerprint: str) -> SidebarPanel | None:
+    async def key(self, tenant_id: str, integration: str, fingerprint: str) -> str | None:
         try:
-            raw = await self._redis.get(await self._panel_key(tenant_id, integration, fingerprint))
+            generation = await self._redis.get(self._generation_key(tenant_id, integration))
         except Exception:
             log.warning("panel cache unavailable; rendering without it", exc_info=True)
             return None
-        return SidebarPanel.model_validate_json(raw) if raw else None
+        gen = generation.decode() if isinstance(generation, bytes) else "0"
+        return f"{self._prefix}:panel:{tenant_id}:{integration}:{gen}:{fingerprint}"
 
-    async def put(self, tenant_id: str, integration: str, fingerprint: str, panel: SidebarPanel) -> None:
+    async def get(self, key: str) -> SidebarPanel | None:
+        try:
+            raw = await self._redis.get(key)
+            return SidebarPanel.model_validate_json(raw) if raw else None
+        except Exception:
+            log.warning("panel cache entry unreadable or Redis unavailable; rendering", exc_info=True)
+            return None
+
+    async def put(self, key: str, panel: SidebarPanel) -> None:
         if panel.status == "error":
             return
         try:
-            key = await self._panel_key(tenant_id, integration, fingerprint)
             await self._redis.set(key, panel.model_dump_json(), px=self._ttl_ms)
         except Exception:
             log.warning("panel cache unavailable; not caching", exc_info=True)

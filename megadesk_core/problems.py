@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 _TITLES = {
@@ -41,3 +43,11 @@ def problem_body(
     if errors:
         body["errors"] = errors
     return body
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """A validation error as ``[{"field", "message"}]``, without the input values (secrets)."""
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]

@@ -38,7 +38,8 @@ from megadesk_core.panel import (
 HOOK_API_VERSION = 1
 """The version of the hook API this host implements; a plugin declares the one it targets."""
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
+"""Integration and action names; at most 39 characters, so "<integration>.<action>" fits the audit log."""
 
 __all__ = [
     "HOOK_API_VERSION",
@@ -107,6 +108,10 @@ class SettingsCheck(_Frozen):
 
     warnings: list[str] = Field(default_factory=list)
     unavailable_features: list[UnavailableFeature] = Field(default_factory=list)
+
+    def unavailable_reason(self, feature: str | None) -> str | None:
+        """Why ``feature`` cannot work with these settings, or ``None`` if nothing says so."""
+        return next((item.reason for item in self.unavailable_features if item.feature == feature), None)
 
 
 @dataclass(frozen=True)
@@ -180,8 +185,9 @@ class ActionSpec:
     danger: bool = False
     requires_verified_customer: bool = True
     feature: str | None = None
-    """Name of a manifest feature this action needs; hidden when the settings check says it
-    is unavailable."""
+    """Name of a manifest feature this action needs. When the tenant's settings check lists it
+    as unavailable, the host refuses the action (424, with the check's reason) without calling
+    the plugin, and the action's declaration carries that reason."""
 
 
 class ActionResult(_Frozen):

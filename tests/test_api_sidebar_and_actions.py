@@ -164,3 +164,58 @@ async def test_every_attempt_is_audited_and_only_admins_of_the_tenant_read_it(me
     )
     assert SECRET not in str(entries)
     assert [e for e in (await other.client.get("/api/v1/audit", headers=other.admin_headers)).json()] == []
+
+
+async def test_unusable_settings_are_an_error_panel_and_a_424_without_leaking_or_sticking(
+    megadesk_tenant, megadesk_settings, caplog
+):
+    import sqlalchemy as sa
+
+    from megadesk_core.db.engine import make_sync_engine
+
+    acme = await _two_integrations(megadesk_tenant, {"contactId": "c-7"})
+    engine = make_sync_engine(megadesk_settings.resolved_database_url())
+    with engine.begin() as conn:  # as if the plugin's settings model got stricter in an upgrade
+        conn.execute(
+            sa.text("UPDATE integration_installation SET settings = :s WHERE integration = 'sample'"),
+            {"s": '{"greeting": "' + "x" * 50 + '"}'},
+        )
+    engine.dispose()
+    panel = await acme.panel("T-1", "sample")
+    assert panel["status"] == "error"
+    assert panel["error"]["code"] == "settings_unreadable"
+    assert "greeting" in panel["error"]["message"]
+    for _ in range(2):  # the key is not left stuck "running"
+        response = await acme.run_action(
+            "T-1", "sample", "add_note", {"target": "c-7", "text": "x"}, idempotency_key="k"
+        )
+        assert response.status_code == 424
+        assert response.json()["code"] == "settings_unreadable"
+    assert SECRET not in caplog.text
+
+
+async def test_identity_refusal_leaves_the_key_usable_for_the_corrected_request(megadesk_tenant):
+    acme = await megadesk_tenant("acme")
+    await acme.configure("sample", {"api_token": SECRET})
+    await acme.upsert_ticket("T-2", email="bob@example.com")
+    payload = {"target": "bob@example.com", "text": "x"}
+    refused = await acme.run_action("T-2", "sample", "add_note", payload, idempotency_key="same")
+    assert refused.json()["code"] == "identity_not_confirmed"
+    confirmed = await acme.run_action(
+        "T-2", "sample", "add_note", {**payload, "identity_confirmed": True}, idempotency_key="same"
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+
+async def test_an_action_whose_feature_the_settings_check_ruled_out_is_refused_before_the_plugin(megadesk_tenant):
+    acme = await megadesk_tenant("acme")
+    await acme.configure("sample", {"api_token": SECRET, "greeting": "no-notes"})
+    await acme.upsert_ticket("T-1", custom_data={"integrations": {"sample": {"contactId": "c-1"}}})
+    (declared,) = (await acme.client.get("/api/v1/integrations/sample/actions", headers=acme.agent_headers)).json()
+    assert declared["unavailable_reason"] == "the token cannot write notes"
+    response = await acme.run_action("T-1", "sample", "add_note", {"target": "c-1", "text": "x"})
+    assert response.status_code == 424
+    assert response.json()["detail"] == (
+        "Add a note is unavailable with the current Sample CRM settings: the token cannot write notes"
+    )
+    assert (await acme.panel("T-1", "sample"))["blocks"][0]["items"][1]["value"] == "0"

@@ -46,6 +46,8 @@ def test_help_on_every_command(cli_env):
         ["migrate"],
         ["tenants", "create"],
         ["tokens", "create"],
+        ["tokens", "list"],
+        ["tokens", "revoke"],
         ["integrations", "list"],
         ["integrations", "enable"],
         ["integrations", "disable"],
@@ -66,6 +68,17 @@ def test_tenant_token_enable_rotate_through_the_cli(cli_env, tmp_path):
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
     token = invoke(cli_env, "tokens", "create", "--tenant", "acme", "--role", "admin", "--name", "ops").output.strip()
     assert token.startswith("mdk_")
+    listed = invoke(cli_env, "tokens", "list", "--tenant", "acme").output
+    assert "\tadmin\tops\tactive" in listed
+    assert token not in listed
+    token_id = listed.split("\t")[0]
+    assert (
+        invoke(cli_env, "tokens", "revoke", token_id, "--tenant", "acme").output.strip() == f"token {token_id} revoked"
+    )
+    assert "revoked" in invoke(cli_env, "tokens", "list", "--tenant", "acme").output
+    again = invoke(cli_env, "tokens", "revoke", token_id, "--tenant", "acme")
+    assert again.exit_code == 1
+    assert "no active token" in again.output
 
     missing = invoke(cli_env, "integrations", "enable", "sample", "--tenant", "acme")
     assert missing.exit_code == 1 and "Configure Sample CRM first" in missing.output

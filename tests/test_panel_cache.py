@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from pydantic import BaseModel
@@ -96,6 +97,32 @@ async def test_an_action_invalidates_the_tenants_cached_panels(megadesk_tenant):
 
 async def test_redis_failures_degrade_to_no_cache():
     cache = RedisPanelCache("redis://127.0.0.1:1/0", ttl_seconds=5)
-    assert await cache.get("t", "i", "k") is None
+    assert await cache.key("t", "i", "k") is None
+    assert await cache.get("megadesk:any") is None
     await cache.invalidate("t", "i")  # logged, not raised: the action already happened
+    await cache.close()
+
+
+async def test_an_unreadable_entry_is_a_miss_and_a_slow_render_cannot_overwrite_a_newer_state(redis_url):
+    from redis.asyncio import Redis
+
+    from megadesk_core.panel import SidebarPanel
+
+    cache = RedisPanelCache(redis_url, ttl_seconds=30, prefix="megadesk-test")
+    tenant = uuid.uuid4().hex
+    key = await cache.key(tenant, "i", "state")
+    assert key is not None
+    raw = Redis.from_url(redis_url)
+    await raw.set(key, b'{"not": "a panel"}')  # e.g. written by another release
+    assert await cache.get(key) is None
+    await raw.aclose()
+
+    # A render that started before an action keeps the key it began with.
+    stale = SidebarPanel(integration="i", title="I", status="ok", blocks=[])
+    await cache.invalidate(tenant, "i")
+    fresh_key = await cache.key(tenant, "i", "state")
+    fresh = SidebarPanel(integration="i", title="I (after the action)", status="ok", blocks=[])
+    await cache.put(fresh_key, fresh)
+    await cache.put(key, stale)  # the slow render finishes last
+    assert await cache.get(fresh_key) == fresh
     await cache.close()

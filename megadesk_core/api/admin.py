@@ -113,7 +113,9 @@ class AdminController(Controller):
         admin: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        before: Annotated[int | None, QueryParameter(description="Only entries with a smaller id (paging).")] = None,
+        before: Annotated[
+            int | None, QueryParameter(ge=1, le=2**63 - 1, description="Only entries with a smaller id (paging).")
+        ] = None,
     ) -> list[AuditEntryOut]:
         entries = await audit.list_entries(db_session, admin.tenant_id, limit=limit, before_id=before)
         return [

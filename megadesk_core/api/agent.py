@@ -66,8 +66,8 @@ class TicketController(Controller):
         ticket_id: FromPath[str],
         data: JSONBody[TicketUpsert],
     ) -> Response[TicketOut]:
-        if not 0 < len(ticket_id) <= 128:
-            raise ProblemError(422, "invalid_ticket_id", "A ticket id is 1 to 128 characters.")
+        if not 0 < len(ticket_id) <= 128 or not ticket_id.isprintable():
+            raise ProblemError(422, "invalid_ticket_id", "A ticket id is 1 to 128 printable characters.")
         ticket, created = await tickets.upsert_ticket(
             db_session,
             admin.tenant_id,
@@ -182,5 +182,5 @@ class IntegrationActionsController(Controller):
         db_session: NamedDependency[AsyncSession],
         name: FromPath[str],
     ) -> list[ActionOut]:
-        loaded, _ = await _enabled(host, db_session, agent, name)
-        return action_out(loaded)
+        loaded, row = await _enabled(host, db_session, agent, name)
+        return action_out(loaded, row)

@@ -6,9 +6,11 @@ from megadesk_core.api.schemas import ActionOut, IntegrationOut, SettingsOut
 from megadesk_core.db.models import IntegrationInstallation
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services.installations import SettingsView, secret_field_names, view
+from megadesk_core.types import SettingsCheck
 
 
-def action_out(integration: LoadedIntegration) -> list[ActionOut]:
+def action_out(integration: LoadedIntegration, row: IntegrationInstallation | None) -> list[ActionOut]:
+    check = SettingsCheck.model_validate(row.settings_check) if row and row.settings_check else SettingsCheck()
     return [
         ActionOut(
             name=spec.name,
@@ -18,6 +20,7 @@ def action_out(integration: LoadedIntegration) -> list[ActionOut]:
             danger=spec.danger,
             requires_verified_customer=spec.requires_verified_customer,
             payload_schema=spec.payload_model.model_json_schema(),
+            unavailable_reason=check.unavailable_reason(spec.feature),
         )
         for spec in integration.actions.values()
     ]
@@ -36,7 +39,7 @@ def integration_out(integration: LoadedIntegration, row: IntegrationInstallation
         configured=row is not None,
         settings_schema=manifest.settings_model.model_json_schema(),
         secret_fields=sorted(secret_field_names(manifest.settings_model)),
-        actions=action_out(integration),
+        actions=action_out(integration, row),
     )
 
 

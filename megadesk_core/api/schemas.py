@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from megadesk_core.types import SettingsCheck
 
@@ -14,11 +14,18 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _no_nul(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; say so instead of failing on insert.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 class TicketUpsert(_Body):
     """What Megadesk sends about a ticket: the requester and the tenant's Custom Data."""
 
     requester_email: EmailStr | None = None
-    subject: str | None = Field(default=None, max_length=500)
+    subject: Annotated[str | None, AfterValidator(_no_nul)] = Field(default=None, max_length=500)
     custom_data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -56,6 +63,9 @@ class ActionOut(BaseModel):
     danger: bool
     requires_verified_customer: bool
     payload_schema: dict[str, Any]
+    unavailable_reason: str | None = Field(
+        default=None, description="Set when the tenant's settings check says this action cannot work, and why."
+    )
 
 
 class IntegrationOut(BaseModel):

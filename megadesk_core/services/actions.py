@@ -19,9 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
 from megadesk_core.plugins import LoadedIntegration
-from megadesk_core.problems import problem_body
+from megadesk_core.problems import field_errors, problem_body
 from megadesk_core.services import audit, idempotency
-from megadesk_core.services.installations import integration_context
+from megadesk_core.services.installations import SettingsUnreadableError, integration_context
 from megadesk_core.services.sidebar import PanelRenderer, resolve
 from megadesk_core.services.tenants import Principal
 from megadesk_core.services.tickets import ticket_context
@@ -66,19 +66,13 @@ class ActionCall:
     selection: str | None
 
 
-def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
-
-
 async def run_action(
     session: AsyncSession, renderer: PanelRenderer, call: ActionCall, *, timeout: float
 ) -> ActionOutcome:
     name = call.integration.name
     ticket_id = call.ticket.external_id
-    target = str(call.payload.get("target")) if call.payload.get("target") is not None else None
+    raw_target = call.payload.get("target")
+    target = str(raw_target)[:255] if raw_target is not None else None  # audited even when invalid
 
     async def log_attempt(outcome: str, detail: str | None) -> None:
         await audit.record(
@@ -96,9 +90,23 @@ async def run_action(
     try:
         payload = call.spec.payload_model.model_validate(call.payload)
     except ValidationError as exc:
-        errors = _validation_errors(exc)
+        errors = field_errors(exc)
         await log_attempt("invalid", "; ".join(f"{e['field']}: {e['message']}" for e in errors))
         raise ActionRequestError(422, "invalid_payload", "The action's payload is invalid.", errors) from exc
+
+    title = call.integration.manifest.title
+    try:
+        context = integration_context(
+            call.installation, renderer.keyring, call.integration.manifest, call.integration.options
+        )
+    except SettingsUnreadableError as exc:
+        await log_attempt("failed", str(exc))
+        raise ActionRequestError(424, "settings_unreadable", str(exc)) from None
+    check = context.settings_check
+    if check is not None and (reason := check.unavailable_reason(call.spec.feature)) is not None:
+        message = f"{call.spec.title} is unavailable with the current {title} settings: {reason}"
+        await log_attempt("refused", message)
+        raise ActionRequestError(424, "feature_unavailable", message)
 
     request_print = idempotency.fingerprint(
         name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json")
@@ -120,17 +128,12 @@ async def run_action(
     assert record is not None
 
     registry = renderer.registry
-    context = integration_context(
-        call.installation, renderer.keyring, call.integration.manifest, call.integration.options
-    )
     view = ticket_context(call.ticket, name, call.selection)
     try:
         async with asyncio.timeout(timeout):
             customer = await resolve(registry, name, context, view)
             if customer is None:
-                raise ActionRequestError(
-                    409, "no_customer", f"{call.integration.manifest.title} found no customer for this ticket."
-                )
+                raise ActionRequestError(409, "no_customer", f"{title} found no customer for this ticket.")
             if call.spec.requires_verified_customer and not customer.verified and not payload.identity_confirmed:
                 raise ActionRequestError(
                     409,
@@ -150,8 +153,9 @@ async def run_action(
             )
             result = result if isinstance(result, ActionResult) else ActionResult.model_validate(result)
     except ActionRequestError as exc:
-        body = problem_body(exc.status, exc.code, exc.message)
-        await idempotency.finish(session, record, exc.status, body)
+        # The host refused before the plugin acted: nothing happened, so the key stays usable
+        # for the corrected request (e.g. with identity_confirmed).
+        await idempotency.release(session, record)
         await log_attempt("refused", exc.message)
         raise
     except (RateLimitedError, UpstreamUnavailableError) as exc:
@@ -165,9 +169,7 @@ async def run_action(
     except TimeoutError as exc:
         await idempotency.release(session, record)
         await log_attempt("failed", f"no answer within {timeout:.0f}s")
-        raise UpstreamUnavailableError(
-            f"{call.integration.manifest.title} did not answer in time; check the result before retrying."
-        ) from exc
+        raise UpstreamUnavailableError(f"{title} did not answer in time; check the result before retrying.") from exc
     except Exception:
         log.exception("action %s.%s failed", name, call.spec.name)
         await idempotency.release(session, record)

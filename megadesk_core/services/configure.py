@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
-from megadesk_core.keyring import KeyRing, SecretDecryptionError
+from megadesk_core.keyring import KeyRing
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.problems import field_errors
 from megadesk_core.services import audit
 from megadesk_core.services.installations import get_installation, merged_input, save_settings, set_enabled
 from megadesk_core.services.tenants import Principal
@@ -68,17 +69,11 @@ async def configure(
 ) -> IntegrationInstallation:
     manifest = integration.manifest
     row = await get_installation(session, actor.tenant_id, manifest.name)
-    try:
-        candidate = merged_input(row, keyring, manifest, submitted)
-    except SecretDecryptionError:
-        candidate = dict(submitted)  # stored secrets unreadable: the admin must send them again
+    candidate = merged_input(row, keyring, manifest, submitted)
     try:
         settings = manifest.settings_model.model_validate(candidate)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
+        errors = field_errors(exc)
         await audit.record(
             session,
             actor,
@@ -87,7 +82,9 @@ async def configure(
             outcome="invalid",
             detail="invalid fields: " + ", ".join(e["field"] for e in errors),
         )
-        raise SettingsRejectedError("invalid_settings", f"The {manifest.title} settings are invalid.", errors) from exc
+        raise SettingsRejectedError(
+            "invalid_settings", f"The {manifest.title} settings are invalid.", errors
+        ) from None  # the ValidationError's text holds the submitted values, secrets included
     try:
         check = await check_settings(registry, integration, settings, check_timeout)
     except SettingsRejectedError as exc:

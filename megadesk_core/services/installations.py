@@ -12,27 +12,35 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
-from megadesk_core.keyring import KeyRing
+from megadesk_core.keyring import KeyRing, SecretDecryptionError
+from megadesk_core.problems import field_errors
 from megadesk_core.types import IntegrationContext, IntegrationManifest, SettingsCheck
 
 
+def _mentions_secret(annotation: object) -> bool:
+    # SecretStr, Optional[SecretStr], Annotated[SecretStr, ...] | None, and so on.
+    if annotation is SecretStr:
+        return True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _mentions_secret(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_mentions_secret(arg) for arg in typing.get_args(annotation))
+    return False
+
+
 def secret_field_names(model: type[BaseModel]) -> frozenset[str]:
-    names = set()
-    for name, info in model.model_fields.items():
-        annotation = info.annotation
-        candidates = (
-            typing.get_args(annotation)
-            if typing.get_origin(annotation) in (typing.Union, types.UnionType)
-            else (annotation,)
-        )
-        if SecretStr in candidates:
-            names.add(name)
-    return frozenset(names)
+    return frozenset(name for name, info in model.model_fields.items() if _mentions_secret(info.annotation))
+
+
+class SettingsUnreadableError(Exception):
+    """Stored settings cannot be used: the key is wrong, the row was tampered with or copied, or
+    the plugin no longer accepts them. The message names fields, never values."""
 
 
 @dataclass(frozen=True)
@@ -73,16 +81,39 @@ def _stored_secrets(row: IntegrationInstallation, keyring: KeyRing) -> dict[str,
 def merged_input(
     row: IntegrationInstallation | None, keyring: KeyRing, manifest: IntegrationManifest, submitted: dict[str, Any]
 ) -> dict[str, Any]:
-    """The stored settings overlaid with what the admin submitted (omitted secrets are kept)."""
+    """The stored settings overlaid with what the admin submitted (omitted secrets are kept).
+
+    Stored values the model no longer has are dropped; submitted ones are kept, so that an
+    unknown field is a 422 whether or not the integration was configured before. Stored
+    secrets that cannot be decrypted are left out: the admin must send them again.
+    """
     if row is None:
         return dict(submitted)
-    merged: dict[str, Any] = {**row.settings, **_stored_secrets(row, keyring)}
-    merged.update(submitted)
-    return {k: v for k, v in merged.items() if k in manifest.settings_model.model_fields}
+    try:
+        secrets = _stored_secrets(row, keyring)
+    except SecretDecryptionError:
+        secrets = {}
+    fields = manifest.settings_model.model_fields
+    stored = {k: v for k, v in {**row.settings, **secrets}.items() if k in fields}
+    return {**stored, **submitted}
 
 
 def load_settings(row: IntegrationInstallation, keyring: KeyRing, manifest: IntegrationManifest) -> BaseModel:
-    return manifest.settings_model.model_validate({**row.settings, **_stored_secrets(row, keyring)})
+    title = manifest.title
+    try:
+        values = {**row.settings, **_stored_secrets(row, keyring)}
+    except SecretDecryptionError as exc:
+        raise SettingsUnreadableError(
+            f"{title} settings cannot be decrypted ({exc}); an admin must save them again."
+        ) from exc
+    try:
+        return manifest.settings_model.model_validate(values)
+    except ValidationError as exc:
+        # Never chain the ValidationError: its text carries the input values, secrets included.
+        fields = ", ".join(e["field"] for e in field_errors(exc))
+        raise SettingsUnreadableError(
+            f"{title} settings are no longer valid ({fields}); an admin must save them again."
+        ) from None
 
 
 async def ensure_canary(session: AsyncSession, keyring: KeyRing) -> None:
@@ -112,27 +143,37 @@ async def save_settings(
     *,
     enabled: bool | None = None,
 ) -> IntegrationInstallation:
-    """Store validated settings: public fields as JSON, secret fields encrypted."""
-    row = await get_installation(session, tenant_id, manifest.name)
-    if row is None:
-        row = IntegrationInstallation(tenant_id=tenant_id, integration=manifest.name)
+    """Store validated settings: public fields as JSON, secret fields encrypted.
+
+    Two first saves at once (two admins, or the key canary written by two processes): the
+    loser of the insert race rolls back and saves again as an update.
+    """
     secret_names = secret_field_names(type(settings))
-    dumped = settings.model_dump(mode="json")
-    row.settings = {k: v for k, v in dumped.items() if k not in secret_names}
+    public = {k: v for k, v in settings.model_dump(mode="json").items() if k not in secret_names}
     secrets = {
         name: value.get_secret_value()
         for name in secret_names
         if isinstance(value := getattr(settings, name), SecretStr)
     }
-    encrypt_into(row, keyring, secrets)
-    await ensure_canary(session, keyring)
-    row.settings_check = check.model_dump(mode="json") if check is not None else None
-    if enabled is not None:
-        row.enabled = enabled
-    row.updated_at = utcnow()
-    session.add(row)
-    await session.commit()
-    return row
+    for _ in range(2):
+        row = await get_installation(session, tenant_id, manifest.name)
+        if row is None:
+            row = IntegrationInstallation(tenant_id=tenant_id, integration=manifest.name)
+        row.settings = public
+        encrypt_into(row, keyring, secrets)
+        await ensure_canary(session, keyring)
+        row.settings_check = check.model_dump(mode="json") if check is not None else None
+        if enabled is not None:
+            row.enabled = enabled
+        row.updated_at = utcnow()
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            continue
+        return row
+    raise RuntimeError(f"settings of {manifest.name!r} could not be saved: they keep changing under us")
 
 
 async def set_enabled(session: AsyncSession, row: IntegrationInstallation, enabled: bool) -> None:

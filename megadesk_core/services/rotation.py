@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, func, select
 
 from megadesk_core.db.engine import make_sync_engine
-from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
+from megadesk_core.db.models import IntegrationInstallation, KeyCanary
 from megadesk_core.keyring import KeyRing
+
+_MAX_ATTEMPTS = 3
+
+
+def _given_up(attempts: dict[str, int]) -> list[str]:
+    # A row rewritten under an old key again and again (an app process still on the old ring)
+    # is left for the next run instead of looping forever.
+    return [row_id for row_id, count in attempts.items() if count >= _MAX_ATTEMPTS]
 
 
 def rotate_secrets(
@@ -33,28 +42,42 @@ def rotate_secrets(
                 session.commit()
             if progress:
                 progress(0, total)
+            attempts: dict[str, int] = {}
             while True:
                 rows = session.exec(
-                    select(IntegrationInstallation)
-                    .where(*stale)
+                    select(
+                        IntegrationInstallation.id,
+                        IntegrationInstallation.tenant_id,
+                        IntegrationInstallation.integration,
+                        IntegrationInstallation.secrets_ciphertext,
+                    )
+                    .where(*stale, col(IntegrationInstallation.id).not_in(_given_up(attempts)))
                     .order_by(col(IntegrationInstallation.id))
                     .limit(batch_size)
                 ).all()
                 if not rows:
                     break
-                for row in rows:
-                    assert row.secrets_ciphertext is not None
-                    plaintext = keyring.decrypt(
-                        row.secrets_ciphertext, tenant_id=row.tenant_id, integration=row.integration
+                for row_id, tenant_id, integration, ciphertext in rows:
+                    assert ciphertext is not None
+                    plaintext = keyring.decrypt(ciphertext, tenant_id=tenant_id, integration=integration)
+                    # Only if the row still holds what was read: an admin's save in between wins.
+                    changed = session.exec(
+                        update(IntegrationInstallation)
+                        .where(
+                            col(IntegrationInstallation.id) == row_id,
+                            col(IntegrationInstallation.secrets_ciphertext) == ciphertext,
+                        )
+                        .values(
+                            secrets_ciphertext=keyring.encrypt(plaintext, tenant_id=tenant_id, integration=integration),
+                            key_id=keyring.primary_id,
+                        )
+                        .execution_options(synchronize_session=False)
                     )
-                    row.secrets_ciphertext = keyring.encrypt(
-                        plaintext, tenant_id=row.tenant_id, integration=row.integration
-                    )
-                    row.key_id = keyring.primary_id
-                    row.updated_at = utcnow()
-                    session.add(row)
+                    if isinstance(changed, CursorResult) and changed.rowcount == 1:
+                        done += 1
+                    else:
+                        attempts[row_id] = attempts.get(row_id, 0) + 1
                 session.commit()
-                done += len(rows)
                 if progress:
                     progress(done, total)
     finally:

@@ -15,11 +15,11 @@ from pydantic import ValidationError
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError
-from megadesk_core.keyring import KeyRing, SecretDecryptionError
+from megadesk_core.keyring import KeyRing
 from megadesk_core.panel import Panel, PanelError, Sidebar, SidebarPanel
 from megadesk_core.panel_cache import PanelCache, fingerprint
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
-from megadesk_core.services.installations import integration_context
+from megadesk_core.services.installations import SettingsUnreadableError, integration_context
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import IntegrationContext, ResolvedCustomer, TicketContext
 
@@ -78,11 +78,9 @@ async def guarded(
         return error_panel(integration, "timeout", f"{title} did not answer in time. Reload to try again.")
     except IntegrationError as exc:
         return error_panel(integration, exc.code, exc.message)
-    except SecretDecryptionError:
-        log.exception("settings of integration %s cannot be decrypted", integration.name)
-        return error_panel(
-            integration, "settings_unreadable", f"{title} settings cannot be read; an admin must save them again."
-        )
+    except SettingsUnreadableError as exc:
+        log.error("settings of integration %s are unusable: %s", integration.name, exc)
+        return error_panel(integration, "settings_unreadable", str(exc))
     except ValidationError:
         log.exception("integration %s returned an invalid panel", integration.name)
         return error_panel(integration, "invalid_panel", f"{title} returned a panel this host cannot show.")
@@ -111,8 +109,9 @@ class PanelRenderer:
     ) -> SidebarPanel:
         """One integration's panel; ``fresh`` skips the cache (the result still refills it)."""
         # Settings and ticket changes move updated_at, so they change the key by themselves.
-        key = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
-        if not fresh and (cached := await self.cache.get(row.tenant_id, integration.name, key)) is not None:
+        state = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
+        key = await self.cache.key(row.tenant_id, integration.name, state)
+        if key is not None and not fresh and (cached := await self.cache.get(key)) is not None:
             return cached
 
         async def render() -> SidebarPanel:
@@ -121,7 +120,8 @@ class PanelRenderer:
             return await render_panel(self.registry, integration, context, view)
 
         panel = await guarded(integration, self.timeout, render)
-        await self.cache.put(row.tenant_id, integration.name, key, panel)
+        if key is not None:
+            await self.cache.put(key, panel)
         return panel
 
     async def sidebar(

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from megadesk_core.db.models import ApiToken, Tenant
+from megadesk_core.db.models import ApiToken, Tenant, utcnow
 from megadesk_core.keyring import random_token
 
 TOKEN_PREFIX = "mdk_"
@@ -67,6 +67,28 @@ async def create_token(session: AsyncSession, tenant: Tenant, role: Role, name: 
     session.add(ApiToken(tenant_id=tenant.id, name=name, role=role.value, token_hash=hash_token(token)))
     await session.commit()
     return token
+
+
+async def list_tokens(session: AsyncSession, tenant: Tenant) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.tenant_id == tenant.id).order_by(col(ApiToken.created_at))
+    return list((await session.exec(query)).all())
+
+
+async def revoke_token(session: AsyncSession, tenant: Tenant, token_id: str) -> bool:
+    """Revoke one of the tenant's tokens; ``False`` if it has no such (active) token."""
+    token = (
+        await session.exec(
+            select(ApiToken).where(
+                ApiToken.id == token_id, ApiToken.tenant_id == tenant.id, col(ApiToken.revoked_at).is_(None)
+            )
+        )
+    ).first()
+    if token is None:
+        return False
+    token.revoked_at = utcnow()
+    session.add(token)
+    await session.commit()
+    return True
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:

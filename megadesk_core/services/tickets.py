@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,18 +21,27 @@ async def upsert_ticket(
     subject: str | None,
     custom_data: dict[str, Any],
 ) -> tuple[Ticket, bool]:
-    """Create or replace a ticket's context; returns the row and whether it was created."""
-    ticket = await get_ticket(session, tenant_id, external_id)
-    created = ticket is None
-    if ticket is None:
-        ticket = Ticket(tenant_id=tenant_id, external_id=external_id)
-    ticket.requester_email = requester_email
-    ticket.subject = subject
-    ticket.custom_data = custom_data
-    ticket.updated_at = utcnow()
-    session.add(ticket)
-    await session.commit()
-    return ticket, created
+    """Create or replace a ticket's context; returns the row and whether it was created.
+
+    Megadesk may send the same new ticket twice at once: the loser of the insert race updates.
+    """
+    for _ in range(2):
+        ticket = await get_ticket(session, tenant_id, external_id)
+        created = ticket is None
+        if ticket is None:
+            ticket = Ticket(tenant_id=tenant_id, external_id=external_id)
+        ticket.requester_email = requester_email
+        ticket.subject = subject
+        ticket.custom_data = custom_data
+        ticket.updated_at = utcnow()
+        session.add(ticket)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            continue
+        return ticket, created
+    raise RuntimeError(f"ticket {external_id!r} could not be saved: it keeps changing under us")
 
 
 async def get_ticket(session: AsyncSession, tenant_id: str, external_id: str) -> Ticket | None:

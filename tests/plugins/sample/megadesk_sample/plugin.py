@@ -27,6 +27,7 @@ from megadesk_core.types import (
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
+    UnavailableFeature,
 )
 
 NOTES: list[tuple[str, str, str]] = []
@@ -47,7 +48,7 @@ class AddNote(ActionPayload):
 @hookimpl
 def manifest() -> IntegrationManifest:
     return IntegrationManifest(
-        name="sample", title="Sample CRM", settings_model=SampleSettings, description="Test plugin"
+        name="sample", title="Sample CRM", settings_model=SampleSettings, description="Test plugin", features=("notes",)
     )
 
 
@@ -55,6 +56,10 @@ def manifest() -> IntegrationManifest:
 def check_settings(settings: SampleSettings) -> SettingsCheck:
     if settings.api_token.get_secret_value() == "rejected-token":
         raise InvalidInputError("The sample service rejected this token.", field="api_token")
+    if settings.greeting == "no-notes":
+        return SettingsCheck(
+            unavailable_features=[UnavailableFeature(feature="notes", reason="the token cannot write notes")]
+        )
     return SettingsCheck(warnings=["sample warning"] if settings.greeting == "warn" else [])
 
 
@@ -101,6 +106,7 @@ def actions() -> list[ActionSpec]:
             payload_model=AddNote,
             confirmation="Add this note?",
             requires_verified_customer=True,
+            feature="notes",
         )
     ]
 
