@@ -97,6 +97,7 @@ async def test_the_lookup_plugin_passes_through_its_entry_point():
                 expect_error=UpstreamUnavailableError,
             ),
         ],
+        options={"allow_private_hosts": True},  # the fake API is on localhost
     )
     assert report.problems == []
 

@@ -8,28 +8,44 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+from megadesk_lookup.hosts import host_problem
 
 FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
 def normalise_base_url(value: str) -> str:
-    """``value`` without a trailing slash, or a ``ValueError`` saying what is wrong with it.
+    """``value`` without a trailing slash, or a ``ValueError`` saying what is wrong with its form.
 
-    The API key travels with every request, so only https is accepted, except for an API on
-    this machine (development, tests).
+    Where it points (https, not the server's own network) depends on the operator's
+    ``allow_private_hosts`` option, which settings validation cannot see: :func:`base_url_problem`
+    checks that when the settings are saved and before every request.
     """
     parts = urlsplit(value.strip())
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
-        raise ValueError("must be an http(s) URL such as https://backoffice.example.com/api")
-    if parts.scheme == "http" and host not in LOCAL_HOSTS:
-        raise ValueError("must use https (http is only accepted for localhost)")
+        raise ValueError("must be an https URL such as https://backoffice.example.com/api")
     if parts.username or parts.password:
         raise ValueError("must not contain a user name or password; put the key in api_key")
     if parts.query or parts.fragment:
         raise ValueError("must not have a query string or fragment")
     return value.strip().rstrip("/")
+
+
+def base_url_problem(base_url: str, options: LookupOptions) -> str | None:
+    """Why the server must not send the tenant's key to ``base_url``, or ``None`` (see
+    :mod:`megadesk_lookup.hosts`). The host name is looked up separately, before each request."""
+    if options.allow_private_hosts:
+        return None
+    parts = urlsplit(base_url)
+    problem = host_problem((parts.hostname or "").lower())
+    if problem is not None:
+        return (
+            f"base_url must point to an API on the internet, not to {problem}: the server would send "
+            "the API key there and show what it answers"
+        )
+    if parts.scheme != "https":
+        return "base_url must use https (the API key is sent with every request)"
+    return None
 
 
 class LookupSettings(BaseModel):
@@ -39,8 +55,8 @@ class LookupSettings(BaseModel):
 
     base_url: str = Field(
         max_length=500,
-        description="Root of your customer API, e.g. https://backoffice.example.com/api (https only; "
-        "http is accepted for localhost).",
+        description="Root of your customer API, e.g. https://backoffice.example.com/api (https, on the "
+        "internet: not localhost or a private, loopback or link-local address).",
     )
     api_key: SecretStr = Field(min_length=1, max_length=500, description="Sent as 'Authorization: Bearer <key>'.")
     fields: list[FieldName] | None = Field(
@@ -72,4 +88,10 @@ class LookupOptions(BaseModel):
 
     timeout_seconds: float = Field(
         default=5.0, gt=0, le=30, description="Per-request timeout; keep it under the host's panel deadline."
+    )
+    allow_private_hosts: bool = Field(
+        default=False,
+        description="Development and tests only: accept base URLs on this server or its network (localhost, "
+        "loopback, private, link-local and other non-public addresses) and plain http. Never in production: "
+        "any tenant admin could then make the server send requests into its own network.",
     )

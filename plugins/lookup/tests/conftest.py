@@ -30,7 +30,9 @@ def megadesk_plugins_allow() -> list[str]:
 
 @pytest.fixture
 def megadesk_plugin_options() -> dict[str, dict[str, object]]:
-    return {"lookup": {"timeout_seconds": 1.0}}
+    # The fake customer API is on 127.0.0.1 over http, which the plugin refuses unless the
+    # operator allows private hosts (test_lookup_ssrf.py runs without this).
+    return {"lookup": {"timeout_seconds": 1.0, "allow_private_hosts": True}}
 
 
 @pytest.fixture

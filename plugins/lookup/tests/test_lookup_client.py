@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import httpx
 import pytest
 from megadesk_lookup.client import LookupClient
+from megadesk_lookup.hosts import IPAddress
 from megadesk_lookup.records import InvalidResponseError
 from megadesk_lookup.settings import LookupSettings
 
@@ -19,6 +22,11 @@ from megadesk_core.errors import (
 )
 
 SETTINGS = LookupSettings(base_url="https://crm.example.com/api", api_key="secret-key-1")
+PUBLIC = ipaddress.ip_address("93.184.215.14")
+
+
+async def public_dns(host: str, port: int) -> list[IPAddress]:
+    return [PUBLIC]
 
 
 def client_answering(response: httpx.Response | Exception, seen: list[httpx.Request] | None = None) -> LookupClient:
@@ -29,7 +37,7 @@ def client_answering(response: httpx.Response | Exception, seen: list[httpx.Requ
             raise response
         return response
 
-    return LookupClient(SETTINGS, transport=httpx.MockTransport(handle))
+    return LookupClient(SETTINGS, transport=httpx.MockTransport(handle), resolver=public_dns)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +89,7 @@ async def test_requests_carry_the_key_and_quote_ids() -> None:
         assert await api.add_note("a/b c", "hello", idempotency_key="idem-1") == "n-1"
     (request,) = seen
     assert request.url.raw_path == b"/api/customers/a%2Fb%20c/notes"
+    assert (request.url.host, request.headers["host"]) == (str(PUBLIC), "crm.example.com")  # the checked address
     assert request.headers["authorization"] == "Bearer secret-key-1"
     assert request.headers["idempotency-key"] == "idem-1"
     assert request.read() == b'{"text":"hello"}'

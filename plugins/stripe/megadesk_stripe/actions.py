@@ -3,7 +3,11 @@
 Both check that the object belongs to the customer resolved for the ticket and is in a state
 where the action makes sense, before changing anything. Every Stripe write carries an
 idempotency key made from the host's key and the operation, so a retried or double-clicked
-request never refunds or cancels twice.
+request never refunds or cancels twice. A refund is sent even for a payment that already shows
+as fully refunded: if this request's key made that refund (its answer was lost, the host let the
+agent retry), Stripe replays it and the action reports it; otherwise Stripe refuses it
+(``charge_already_refunded``) and nothing moves. Once a cancellation is done, a failed refund of
+the latest invoice is reported in the result (``details["refund_failed"]``), not raised.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import Field
 from megadesk_core.errors import ActionRefusedError, IntegrationError, MissingPermissionError
 from megadesk_core.types import ActionPayload, ActionResult, ActionSpec, ResolvedCustomer, TicketContext
 from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
+from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.money import format_amount
 from megadesk_stripe.records import PaymentRecord, SubscriptionRecord, payment_record, subscription_record
@@ -81,7 +86,18 @@ def _ensure_owner(kind: str, object_id: str, owner: str | None, customer: Resolv
 
 
 async def _refund(gateway: StripeGateway, payment: PaymentRecord, key: str, ticket_id: str) -> tuple[str, str]:
-    refund = await gateway.refund_payment_intent(payment.id, f"{key}:refund:{payment.id}", ticket_id)
+    """Refund what is left of ``payment``; the message says what Stripe refunded.
+
+    Sent even when the payment already shows as fully refunded: the retry of a refund whose
+    answer was lost (timeout) finds it refunded, and only Stripe knows whether this idempotency
+    key made that refund. If it did, Stripe replays the refund and it is reported as done;
+    otherwise Stripe answers ``charge_already_refunded`` and :class:`AlreadyRefundedError` is raised.
+    The request is identical on every attempt (no amount), as an idempotent replay requires.
+    """
+    try:
+        refund = await gateway.refund_payment_intent(payment.id, f"{key}:refund:{payment.id}", ticket_id)
+    except AlreadyRefundedError as exc:
+        raise AlreadyRefundedError(f"Payment {payment.id} is already fully refunded. Nothing was refunded.") from exc
     text = f"Refunded {format_amount(refund.amount, refund.currency)} on {payment.id}"
     if refund.status not in ("succeeded", "pending"):
         text += f" (Stripe reports the refund as {refund.status})"
@@ -103,8 +119,8 @@ async def refund_payment(
             f"Payment {payment.id} is {payment.status.replace('_', ' ')}, not succeeded: only a "
             "succeeded payment can be refunded. Nothing was refunded."
         )
-    if not payment.can_refund:
-        raise ActionRefusedError(f"Payment {payment.id} is already fully refunded. Nothing was refunded.")
+    # No check that something is left to refund: a fully refunded payment may have been refunded
+    # by this very request before its answer was lost; _refund lets Stripe tell (idempotent replay).
     message, refund_id = await _refund(gateway, payment, idempotency_key, ticket.ticket_id)
     return ActionResult(message=message, target=payment.id, reference=refund_id)
 
@@ -158,10 +174,34 @@ async def cancel_subscription(
     try:
         refund_message, refund_id = await _refund(gateway, to_refund, idempotency_key, ticket.ticket_id)
     except IntegrationError as exc:
-        # Same error type, so the host maps it the same way; the message says what did happen.
-        raise type(exc)(
-            f"{message}, but refunding the latest invoice's payment failed: {exc.message}", code=exc.code
-        ) from exc
+        # The subscription is canceled (or set to cancel) whatever happens now: raising would
+        # make the action look failed, and a retry would only be refused as already canceled.
+        return _refund_failed(message, sub, to_refund, exc)
     return ActionResult(
         message=f"{message}; {refund_message[0].lower()}{refund_message[1:]}", target=sub.id, reference=refund_id
     )
+
+
+def _refund_failed(
+    message: str, sub: SubscriptionRecord, payment: PaymentRecord, exc: IntegrationError
+) -> ActionResult:
+    """The result of a cancellation that was done although refunding the latest invoice was not."""
+    details: dict[str, str | int | float | bool | None] = {"refund_payment": payment.id, "refund_error": exc.code}
+    if isinstance(exc, AlreadyRefundedError):
+        # Nothing for the agent to do: the money is back already (another request refunded it).
+        details.update(refund_failed=False, already_refunded=True)
+        text = (
+            f"{message}; the latest invoice's payment {payment.id} was already fully refunded, so nothing "
+            "more was refunded."
+        )
+    else:
+        details["refund_failed"] = True
+        reason = exc.message.rstrip()
+        if not reason.endswith((".", "!", "?")):
+            reason += "."
+        text = (
+            f"{message}, but refunding the latest invoice's payment {payment.id} failed: {reason} The "
+            "cancellation stands. Refund the payment from the payment history if it does not show as "
+            "refunded there."
+        )
+    return ActionResult(message=text, target=sub.id, details=details)

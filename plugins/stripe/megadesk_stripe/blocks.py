@@ -158,12 +158,18 @@ def _payment_row(payment: PaymentRecord, test_mode: bool, can_refund: bool) -> T
         status, tone = refund_state, ("neutral" if refund_state == "refunded" else "warning")
     else:
         status, tone = _label(payment.status), _PAYMENT_TONES.get(payment.status, "neutral")
-    hint = None
-    if payment.amount_refunded:
-        hint = (
-            f"{format_amount(payment.amount_refunded, payment.currency)} of "
-            f"{format_amount(payment.amount, payment.currency)} refunded"
+    hints = []
+    if payment.captured_amount < payment.amount and payment.status == "succeeded":
+        hints.append(
+            f"{format_amount(payment.captured_amount, payment.currency)} of "
+            f"{format_amount(payment.amount, payment.currency)} captured"
         )
+    if payment.amount_refunded:
+        hints.append(
+            f"{format_amount(payment.amount_refunded, payment.currency)} of "
+            f"{format_amount(payment.captured_amount, payment.currency)} refunded"
+        )
+    hint = "; ".join(hints) or None
     buttons = []
     if can_refund and payment.can_refund:
         remaining = format_amount(payment.refundable_amount, payment.currency)

@@ -28,6 +28,11 @@ _FULL_KEY = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9]{6,}")
 _BEARER = re.compile(r"Bearer\s+\S+", re.IGNORECASE)
 
 
+class AlreadyRefundedError(ActionRefusedError):
+    """Stripe refused a refund because the charge has nothing left to refund
+    (``charge_already_refunded``): a refund made under another idempotency key, or none of ours."""
+
+
 def scrub(text: str) -> str:
     """Hide whole API keys and bearer tokens in ``text`` (masked keys like ``sk_test_****1234`` stay)."""
     return _BEARER.sub("Bearer [hidden]", _FULL_KEY.sub("[hidden key]", text))
@@ -71,6 +76,8 @@ def translate(exc: stripe.StripeError, permission: Permission | None = None) -> 
     if isinstance(exc, stripe.InvalidRequestError):
         if exc.code == "resource_missing":
             return NotFoundError(f"Stripe has no such object: {message}")
+        if exc.code == "charge_already_refunded":
+            return AlreadyRefundedError(f"Stripe refused it: {message}")
         if exc.http_status == 400 and exc.code in (
             None,
             "parameter_unknown",

@@ -143,25 +143,43 @@ class PaymentRecord:
     amount_refunded: int
     refunded: bool
     """Fully refunded."""
+    amount_captured: int | None = None
+    """What was actually charged (less than ``amount`` when only part was captured); ``None``:
+    not known, taken as ``amount``."""
+
+    @property
+    def captured_amount(self) -> int:
+        return self.amount if self.amount_captured is None else self.amount_captured
 
     @property
     def refundable_amount(self) -> int:
-        return 0 if self.refunded else max(0, self.amount - self.amount_refunded)
+        """What a refund without an amount gives back: Stripe refunds what was captured and not
+        refunded yet, not the intent's ``amount``."""
+        return 0 if self.refunded else max(0, self.captured_amount - self.amount_refunded)
 
     @property
     def can_refund(self) -> bool:
         return self.status == "succeeded" and self.refundable_amount > 0
 
     @property
+    def fully_refunded(self) -> bool:
+        return self.refunded or (self.amount_refunded > 0 and self.amount_refunded >= self.captured_amount)
+
+    @property
     def refund_state(self) -> str | None:
-        if self.refunded or (self.amount_refunded and self.amount_refunded >= self.amount):
+        if self.fully_refunded:
             return "refunded"
         return "partly refunded" if self.amount_refunded else None
 
 
 def payment_record(intent: stripe.PaymentIntent) -> PaymentRecord:
     # Refund state is only known when latest_charge was expanded; the gateway always expands it.
+    # Without it, what was captured is the intent's amount_received (0 until it succeeds).
     charge = intent.latest_charge if isinstance(intent.latest_charge, stripe.Charge) else None
+    if charge is not None:
+        captured: int | None = charge.amount_captured if "amount_captured" in charge else None
+    else:
+        captured = intent.amount_received if "amount_received" in intent else None
     return PaymentRecord(
         id=intent.id,
         amount=intent.amount,
@@ -172,4 +190,5 @@ def payment_record(intent: stripe.PaymentIntent) -> PaymentRecord:
         customer_id=expandable_id(intent.customer),
         amount_refunded=charge.amount_refunded if charge else 0,
         refunded=charge.refunded if charge else False,
+        amount_captured=captured,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stripe
+from megadesk_stripe.errors import translate
+from megadesk_stripe.gateway import StripeGateway
 from stripe_panels import buttons, notices, row, status_of, table
 
 
@@ -30,6 +33,36 @@ async def test_refund_a_succeeded_payment_and_see_the_new_state(acme, world, str
     assert twice.status_code == 409
     assert "already fully refunded" in twice.json()["detail"]
     assert len(_refunds(stripe_admin, target)) == 1
+
+
+async def test_a_refund_whose_answer_was_lost_is_reported_when_retried(acme, world, stripe_admin, monkeypatch):
+    # Stripe refunds, but the answer is lost (a timeout): the host releases the key, the agent
+    # retries with it, and the retry reports the refund Stripe made instead of "nothing refunded".
+    target = world.ada_payments.succeeded
+    real = StripeGateway.refund_payment_intent
+    answers = []
+
+    async def answer_lost_once(self, *args, **kwargs):
+        refund = await real(self, *args, **kwargs)
+        answers.append(refund.id)
+        if len(answers) == 1:
+            raise translate(stripe.APIConnectionError("Read timed out"))
+        return refund
+
+    monkeypatch.setattr(StripeGateway, "refund_payment_intent", answer_lost_once)
+    lost = await acme.run_action("T-1001", "stripe", "refund_payment", {"target": target}, idempotency_key="lost")
+    assert lost.status_code == 502
+    assert lost.json()["code"] == "upstream_unavailable"
+    retried = await acme.run_action("T-1001", "stripe", "refund_payment", {"target": target}, idempotency_key="lost")
+    assert retried.status_code == 200, retried.text
+    result = retried.json()["result"]
+    assert result["message"] == f"Refunded $49.00 on {target}"
+    assert result["reference"] == answers[0] == answers[1]  # Stripe replayed its one refund
+    assert [r.id for r in _refunds(stripe_admin, target)] == [answers[0]]
+    entries = (await acme.client.get("/api/v1/audit", headers=acme.admin_headers)).json()
+    audited = [(e["outcome"], e["detail"]) for e in entries if e["action"] == "stripe.refund_payment"]
+    assert audited[0] == ("succeeded", f"Refunded $49.00 on {target}")  # newest first
+    assert audited[1][0] == "failed"
 
 
 async def test_refund_of_a_partly_refunded_payment_refunds_the_rest(acme, world):
@@ -132,6 +165,49 @@ async def test_cancel_now_with_a_refund_of_the_latest_invoice(acme, world, strip
     assert stripe_admin.v1.subscriptions.retrieve(sub.id).status == "canceled"
     assert len(_refunds(stripe_admin, paid_by)) == 1
     assert status_of(response.json()["panel"], "Recent payments", paid_by) == "refunded"
+
+
+async def test_cancel_done_but_the_refund_failed_is_a_success_that_says_so(acme, world, stripe_admin, emulator):
+    sub = stripe_admin.v1.subscriptions.retrieve(world.ada_subscription_id)
+    paid_by = (
+        stripe_admin.v1.invoice_payments.list(params={"invoice": sub.latest_invoice}).data[0].payment.payment_intent
+    )
+    emulator.add_fault("/v1/refunds", method="POST", status=503, times=1)
+    payload = {"target": sub.id, "at_period_end": False, "refund_latest_invoice": True}
+    response = await acme.run_action("T-1001", "stripe", "cancel_subscription", payload, idempotency_key="half")
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert result["message"].startswith(
+        f"Canceled {sub.id} now (status canceled), but refunding the latest invoice's payment {paid_by} failed: "
+        "Stripe returned an error (503)"
+    )
+    assert result["message"].endswith(
+        "Refund the payment from the payment history if it does not show as refunded there."
+    )
+    assert result["details"] == {
+        "refund_failed": True,
+        "refund_payment": paid_by,
+        "refund_error": "upstream_unavailable",
+    }
+    assert result["reference"] is None
+    assert stripe_admin.v1.subscriptions.retrieve(sub.id).status == "canceled"
+    assert _refunds(stripe_admin, paid_by) == []
+    panel = response.json()["panel"]
+    assert status_of(panel, "Subscriptions", sub.id) == "canceled"
+    assert buttons(panel, "Recent payments", paid_by) == ["refund_payment"]
+
+    # The same key replays the result (the host kept it): nothing is left half done and retried.
+    again = await acme.run_action("T-1001", "stripe", "cancel_subscription", payload, idempotency_key="half")
+    assert again.status_code == 200
+    assert again.json()["result"] == result
+    # The agent refunds the payment from the payment history, as told.
+    refund = await acme.run_action("T-1001", "stripe", "refund_payment", {"target": paid_by})
+    assert refund.status_code == 200, refund.text
+    assert len(_refunds(stripe_admin, paid_by)) == 1
+    entries = (await acme.client.get("/api/v1/audit", headers=acme.admin_headers)).json()
+    cancel = [e for e in entries if e["action"] == "stripe.cancel_subscription"]
+    assert [e["outcome"] for e in cancel] == ["replayed", "succeeded"]
+    assert "refunding the latest invoice's payment" in cancel[1]["detail"]
 
 
 async def test_cancel_at_period_end_with_a_refund_of_the_latest_invoice(acme, world, stripe_admin):

@@ -11,9 +11,10 @@ from typing import Any, cast
 
 import stripe
 import stripe_dicts as d
+from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 
-from megadesk_core.errors import MissingPermissionError, NotFoundError
+from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
 
 
 @dataclass
@@ -27,6 +28,10 @@ class FakeGateway:
     """Method names that raise MissingPermissionError."""
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     writes: list[tuple[str, str, str]] = field(default_factory=list)
+    refunds_by_key: dict[str, stripe.Refund] = field(default_factory=dict)
+    """Refunds by idempotency key, replayed like Stripe does for a repeated key."""
+    refund_errors: list[IntegrationError] = field(default_factory=list)
+    """Raised, first one first, by the next refund requests (before any refund is made)."""
 
     @property
     def typed(self) -> StripeGateway:
@@ -97,11 +102,17 @@ class FakeGateway:
     ) -> stripe.Refund:
         self._call("refund_payment_intent", payment_intent_id)
         self.writes.append(("refund", payment_intent_id, idempotency_key))
+        if self.refund_errors:
+            raise self.refund_errors.pop(0)
+        if idempotency_key in self.refunds_by_key:
+            return self.refunds_by_key[idempotency_key]
         pi = self.payment_intents_by_id[payment_intent_id]
         charge = pi["latest_charge"]
-        amount = pi["amount"] - charge["amount_refunded"]
-        charge.update(amount_refunded=pi["amount"], refunded=True)
-        return stripe.Refund.construct_from(
+        amount = charge["amount_captured"] - charge["amount_refunded"]
+        if charge["refunded"] or amount <= 0:
+            raise AlreadyRefundedError(f"Stripe refused it: Charge {charge['id']} has already been refunded.")
+        charge.update(amount_refunded=charge["amount_captured"], refunded=True)
+        refund = stripe.Refund.construct_from(
             {
                 "id": f"re_{len(self.writes)}",
                 "object": "refund",
@@ -112,6 +123,8 @@ class FakeGateway:
             },
             None,
         )
+        self.refunds_by_key[idempotency_key] = refund
+        return refund
 
     async def cancel_subscription_now(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
         self._call("cancel_subscription_now", subscription_id)

@@ -53,13 +53,19 @@ def deleted_customer(id: str = "cus_gone") -> dict[str, Any]:
 
 
 def charge(
-    id: str = "ch_A", *, amount: int = 2900, currency: str = "usd", amount_refunded: int = 0, refunded: bool = False
+    id: str = "ch_A",
+    *,
+    amount: int = 2900,
+    currency: str = "usd",
+    amount_refunded: int = 0,
+    refunded: bool = False,
+    amount_captured: int | None = None,
 ) -> dict[str, Any]:
     return {
         "id": id,
         "object": "charge",
         "amount": amount,
-        "amount_captured": amount,
+        "amount_captured": amount if amount_captured is None else amount_captured,
         "amount_refunded": amount_refunded,
         "captured": True,
         "currency": currency,
@@ -80,18 +86,31 @@ def payment_intent(
     description: str | None = "Pro plan",
     amount_refunded: int = 0,
     refunded: bool = False,
+    amount_captured: int | None = None,
     with_charge: bool = True,
 ) -> dict[str, Any]:
-    latest_charge = (
-        charge("ch_" + id[3:], amount=amount, currency=currency, amount_refunded=amount_refunded, refunded=refunded)
-        if with_charge and status == "succeeded"
-        else None
-    )
+    """``amount_captured`` below ``amount``: a partial capture. ``with_charge=False``: the latest
+    charge is not expanded (its id only)."""
+    captured = amount if amount_captured is None else amount_captured
+    latest_charge: dict[str, Any] | str | None = None
+    if status == "succeeded":
+        latest_charge = (
+            charge(
+                "ch_" + id[3:],
+                amount=amount,
+                currency=currency,
+                amount_refunded=amount_refunded,
+                refunded=refunded,
+                amount_captured=captured,
+            )
+            if with_charge
+            else "ch_" + id[3:]
+        )
     return {
         "id": id,
         "object": "payment_intent",
         "amount": amount,
-        "amount_received": amount if status == "succeeded" else 0,
+        "amount_received": captured if status == "succeeded" else 0,
         "canceled_at": None,
         "created": created,
         "currency": currency,

@@ -53,9 +53,12 @@ async def test_refund_and_the_panel_after_it(stripe_host: StripeHost, stripe_dat
     assert after.cells["status"].hint == "$29.00 of $29.00 refunded"
     assert after.actions == []
 
-    # The host retries the same request: refused, and nothing is refunded twice.
-    with pytest.raises(ActionRefusedError, match="already fully refunded"):
-        await stripe_host.run(the_ticket, "refund_payment", {"target": payment.id}, "req-refund-1")
+    # The same request again (its answer was lost, say): Stripe replays the refund it made.
+    again = await stripe_host.run(the_ticket, "refund_payment", {"target": payment.id}, "req-refund-1")
+    assert (again.message, again.reference) == (result.message, result.reference)
+    # Another request on the refunded payment: Stripe refuses it, and nothing is refunded twice.
+    with pytest.raises(ActionRefusedError, match=r"already fully refunded\. Nothing was refunded\."):
+        await stripe_host.run(the_ticket, "refund_payment", {"target": payment.id}, "req-refund-2")
     assert [r.id for r in await _refunds_of(stripe_data, payment.id)] == [result.reference]
 
 

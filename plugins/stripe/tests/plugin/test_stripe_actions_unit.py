@@ -11,8 +11,14 @@ from megadesk_stripe.actions import (
     cancel_subscription,
     refund_payment,
 )
+from megadesk_stripe.errors import AlreadyRefundedError
 
-from megadesk_core.errors import ActionRefusedError, MissingPermissionError
+from megadesk_core.errors import (
+    ActionRefusedError,
+    IntegrationError,
+    MissingPermissionError,
+    UpstreamUnavailableError,
+)
 from megadesk_core.types import ResolvedCustomer, TicketContext
 
 CUSTOMER = ResolvedCustomer(id="cus_A", verified=True)
@@ -48,7 +54,6 @@ async def test_refund_refunds_the_rest_with_a_derived_idempotency_key() -> None:
     [
         ("pi_theirs", "does not belong to the Stripe customer shown on this ticket"),
         ("pi_pending", "is processing, not succeeded"),
-        ("pi_full", "already fully refunded"),
     ],
 )
 async def test_refund_refusals_change_nothing(target: str, fragment: str) -> None:
@@ -57,6 +62,30 @@ async def test_refund_refusals_change_nothing(target: str, fragment: str) -> Non
         await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target=target), "idem-1")
     assert fragment in caught.value.message
     assert gateway.writes == []
+
+
+async def test_a_fully_refunded_payment_is_refused_by_stripe_not_refunded_again() -> None:
+    # The refund is still sent (with this request's key): only Stripe knows whether this key
+    # made the refund. It did not, so Stripe refuses and the agent is told nothing was refunded.
+    gateway = _gateway()
+    with pytest.raises(AlreadyRefundedError) as caught:
+        await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_full"), "idem-1")
+    assert caught.value.message == "Payment pi_full is already fully refunded. Nothing was refunded."
+    assert caught.value.code == "action_refused"
+    assert gateway.writes == [("refund", "pi_full", "idem-1:refund:pi_full")]
+    assert gateway.refunds_by_key == {}
+
+
+async def test_a_retry_after_a_lost_answer_reports_the_refund_it_made() -> None:
+    gateway = _gateway()
+    payload = RefundPaymentPayload(target="pi_ok")
+    first = await refund_payment(gateway.typed, TICKET, CUSTOMER, payload, "idem-lost")  # answer lost on the way
+    retry = await refund_payment(gateway.typed, TICKET, CUSTOMER, payload, "idem-lost")
+    assert retry.message == "Refunded $29.00 on pi_ok"
+    assert retry.reference == first.reference
+    assert [w[2] for w in gateway.writes] == ["idem-lost:refund:pi_ok"] * 2  # one refund, replayed
+    with pytest.raises(AlreadyRefundedError, match="Nothing was refunded"):
+        await refund_payment(gateway.typed, TICKET, CUSTOMER, payload, "another-request")
 
 
 async def test_cancel_now_and_at_period_end() -> None:
@@ -92,6 +121,42 @@ async def test_cancel_refuses_before_changing_anything_when_the_invoice_has_noth
     with pytest.raises(ActionRefusedError, match="has no payment left to refund"):
         await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
     assert gateway.writes == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        UpstreamUnavailableError("Stripe returned an error (503); try again in a moment."),
+        MissingPermissionError("The Stripe key lacks Refunds: Write (rak_refund_write)"),
+    ],
+)
+async def test_cancel_done_and_refund_failed_is_a_result_that_says_so(error: IntegrationError) -> None:
+    gateway = _gateway()
+    gateway.refund_errors.append(error)
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=False, refund_latest_invoice=True)
+    result = await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert result.message.startswith(
+        f"Canceled sub_A now (status canceled), but refunding the latest invoice's payment pi_ok failed: "
+        f"{error.message}"
+    )
+    assert "Refund the payment from the payment history" in result.message
+    assert result.target == "sub_A"
+    assert result.reference is None
+    assert result.details == {"refund_failed": True, "refund_payment": "pi_ok", "refund_error": error.code}
+    assert gateway.subscriptions_by_id["sub_A"]["status"] == "canceled"
+
+
+async def test_cancel_when_the_payment_was_refunded_meanwhile() -> None:
+    gateway = _gateway()
+    gateway.refund_errors.append(AlreadyRefundedError("Stripe refused it: Charge ch_ok has already been refunded."))
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=True, refund_latest_invoice=True)
+    result = await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert result.message == (
+        "sub_A will cancel at the end of its current period (2024-03-01); the latest invoice's payment pi_ok "
+        "was already fully refunded, so nothing more was refunded."
+    )
+    assert result.details["refund_failed"] is False
+    assert result.details["already_refunded"] is True
 
 
 async def test_cancel_refuses_a_known_missing_permission_up_front() -> None:

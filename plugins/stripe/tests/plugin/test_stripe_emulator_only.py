@@ -17,6 +17,7 @@ from megadesk_stripe.settings import StripeOptions, StripeSettings
 from stripe_testing import StripeData, StripeHost, StripeTarget, shutdown_plugin, ticket
 
 from megadesk_core.errors import (
+    ActionRefusedError,
     AuthenticationFailedError,
     InvalidInputError,
     MissingPermissionError,
@@ -119,13 +120,41 @@ async def test_cancel_done_but_refund_denied_says_so(
     subscription = await emulator_data.subscription(customer.id, price.id)
     payload = {"target": subscription.id, "at_period_end": False, "refund_latest_invoice": True}
     the_ticket = ticket(custom_data={"customerId": customer.id})
-    with pytest.raises(MissingPermissionError) as caught:
-        await emulator_host.run(
-            the_ticket, "cancel_subscription", payload, "k-half", key=_key(emulator, refunds="read")
-        )
-    assert caught.value.message.startswith(f"Canceled {subscription.id} now")
-    assert "refunding the latest invoice's payment failed" in caught.value.message
-    assert "rak_refund_write" in caught.value.message
+    # The cancellation is done: a refund Stripe refuses is reported in the result, not raised.
+    result = await emulator_host.run(
+        the_ticket, "cancel_subscription", payload, "k-half", key=_key(emulator, refunds="read")
+    )
+    assert result.message.startswith(f"Canceled {subscription.id} now")
+    assert "but refunding the latest invoice's payment pi_" in result.message
+    assert "rak_refund_write" in result.message
+    assert "Refund the payment from the payment history" in result.message
+    assert result.details["refund_failed"] is True
+    assert result.details["refund_error"] == "missing_permission"
+    assert result.reference is None
+    still = await emulator_data.client.v1.subscriptions.retrieve_async(subscription.id)
+    assert still.status == "canceled"
+
+
+async def test_a_refund_retried_after_its_answer_was_lost_is_reported(
+    emulator: Any, emulator_host: StripeHost, emulator_data: StripeData
+) -> None:
+    """The emulator applies injected faults before the request reaches it, so a lost answer is a
+    first attempt whose result nobody sees; the retry carries the same key."""
+    customer = await emulator_data.customer("lost.answer@example.com", "Lou")
+    payment = await emulator_data.payment(customer.id, 4900)
+    the_ticket = ticket(custom_data={"customerId": customer.id})
+    payload = {"target": payment.id}
+    lost = await emulator_host.run(the_ticket, "refund_payment", payload, "k-lost")  # the answer never arrives
+    retry = await emulator_host.run(the_ticket, "refund_payment", payload, "k-lost")
+    assert retry.message == f"Refunded $49.00 on {payment.id}"
+    assert retry.reference == lost.reference
+    refunds = await emulator_data.client.v1.refunds.list_async({"payment_intent": payment.id})
+    assert [r.amount for r in refunds.data] == [4900]
+    # Another request (another key) on the refunded payment: Stripe refuses, nothing moves.
+    with pytest.raises(ActionRefusedError, match=r"already fully refunded\. Nothing was refunded\."):
+        await emulator_host.run(the_ticket, "refund_payment", payload, "k-other")
+    refunds = await emulator_data.client.v1.refunds.list_async({"payment_intent": payment.id})
+    assert len(refunds.data) == 1
 
 
 async def test_panel_without_settings_check_degrades_per_section(

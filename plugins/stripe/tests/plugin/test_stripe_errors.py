@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 from megadesk_stripe import permissions
-from megadesk_stripe.errors import scrub, stripe_errors, translate
+from megadesk_stripe.errors import AlreadyRefundedError, scrub, stripe_errors, translate
 
 from megadesk_core.errors import (
     ActionRefusedError,
@@ -98,7 +98,7 @@ def test_permission_error_falls_back_to_the_endpoints_permission() -> None:
                 code="charge_already_refunded",
                 param=None,
             ),
-            ActionRefusedError,
+            AlreadyRefundedError,  # an ActionRefusedError the refund actions recognise
             "already been refunded",
         ),
         (

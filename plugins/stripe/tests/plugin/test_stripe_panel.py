@@ -8,6 +8,7 @@ import pytest
 import stripe_dicts as d
 from fake_gateway import FakeGateway
 from megadesk_stripe.panel import empty_panel, load_panel
+from megadesk_stripe.records import payment_record
 
 from megadesk_core.errors import NotFoundError
 from megadesk_core.panel import (
@@ -181,6 +182,45 @@ async def test_payments_table_with_refund_state_and_currencies() -> None:
         "pi_part": "Refund $20.00",
     }
     assert all(b.action == "refund_payment" for b in _buttons(table))
+
+
+async def test_a_partly_captured_payment_offers_to_refund_what_was_captured() -> None:
+    # 1000 authorised, 600 captured: Stripe refunds at most the 600, so the button says $6.00.
+    gateway = _gateway()
+    gateway.add_payment(d.payment_intent("pi_cap", amount=1000, amount_captured=600))
+    gateway.add_payment(d.payment_intent("pi_cap_part", amount=1000, amount_captured=600, amount_refunded=200))
+    gateway.add_payment(
+        d.payment_intent("pi_cap_full", amount=1000, amount_captured=600, amount_refunded=600, refunded=True)
+    )
+    table = _table(await _panel(gateway), "Recent payments")
+    rows = {row.id: row for row in table.rows}
+    assert rows["pi_cap"].cells["amount"].text == "$10.00"
+    assert rows["pi_cap"].cells["status"].text == "succeeded"
+    assert rows["pi_cap"].cells["status"].hint == "$6.00 of $10.00 captured"
+    assert rows["pi_cap_part"].cells["status"].text == "partly refunded"
+    assert rows["pi_cap_part"].cells["status"].hint == "$6.00 of $10.00 captured; $2.00 of $6.00 refunded"
+    assert rows["pi_cap_full"].cells["status"].text == "refunded"
+    assert {b.target: b.label for b in _buttons(table)} == {"pi_cap": "Refund $6.00", "pi_cap_part": "Refund $4.00"}
+
+
+@pytest.mark.parametrize(
+    ("values", "refundable", "state"),
+    [
+        (d.payment_intent(amount=1000, amount_captured=600), 600, None),
+        (d.payment_intent(amount=1000, amount_captured=600, amount_refunded=600), 0, "refunded"),
+        # latest_charge not expanded: what was received is what can be refunded (refunds unknown)
+        (d.payment_intent(amount=1000, amount_captured=600, with_charge=False), 600, None),
+        (d.payment_intent(amount=1000, with_charge=False), 1000, None),
+        (d.payment_intent(amount=1000, status="processing"), 0, None),
+    ],
+)
+def test_refundable_amount_follows_the_captured_amount(
+    values: dict[str, Any], refundable: int, state: str | None
+) -> None:
+    record = payment_record(d.to_payment_intent(values))
+    assert record.refundable_amount == refundable
+    assert record.can_refund == (refundable > 0)
+    assert record.refund_state == state
 
 
 async def test_unavailable_features_are_named_and_their_parts_left_out() -> None:
