@@ -76,6 +76,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Sidebar latency against the seeded emulator, without and with the Redis panel cache."""
+    session.install("-e", ".", "-e", "plugins/stripe")
+    session.run("python", "plugins/stripe/benchmarks/sidebar_latency.py")
+
+
+@nox.session(python=PYTHON)
 def record(session: nox.Session) -> None:
     """Re-record the Stripe cassettes: against the emulator, or Stripe test mode with STRIPE_TEST_KEY."""
     install_project(session)
