@@ -6,11 +6,9 @@ import copy
 from typing import Any
 
 from stripe_emulator.context import Call
-from stripe_emulator.errors import missing_parameter
-from stripe_emulator.pagination import list_object, search_result
+from stripe_emulator.pagination import list_object
 from stripe_emulator.params import INT, LIST_PARAMS, METADATA, STR, Obj
-from stripe_emulator.search import predicate
-from stripe_emulator.services.common import apply_metadata
+from stripe_emulator.services.common import apply_metadata, search_objects
 from stripe_emulator.store import Store
 
 JsonDict = dict[str, Any]
@@ -61,9 +59,4 @@ def list_all(call: Call) -> JsonDict:
 
 
 def search(call: Call) -> JsonDict:
-    query = call.params.get("query")
-    if query is None:
-        raise missing_parameter("query")
-    matches = predicate(query, SEARCH_FIELDS)
-    items = [c for c in call.store.all("charge") if matches(c)]
-    return search_result(items, call.params, "/v1/charges/search")
+    return search_objects(call, "charge", SEARCH_FIELDS)

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from stripe_emulator.cards import Decline
-from stripe_emulator.errors import StripeError, invalid_request
+from stripe_emulator.context import Call
+from stripe_emulator.errors import StripeError, invalid_request, missing_parameter
+from stripe_emulator.pagination import search_result
+from stripe_emulator.search import predicate
 
 JsonDict = dict[str, Any]
 
 MAX_METADATA_KEYS = 50
+
+
+def search_objects(call: Call, kind: str, fields: Mapping[str, str]) -> JsonDict:
+    """``GET /v1/<kind>s/search``: Stripe's search query language over one kind of object."""
+    query = call.params.get("query")
+    if query is None:
+        raise missing_parameter("query")
+    matches = predicate(query, fields)
+    items = [obj for obj in call.store.all(kind) if matches(obj)]
+    return search_result(items, call.params, f"/v1/{kind}s/search")
 
 
 def apply_metadata(obj: JsonDict, update: dict[str, str] | None, present: bool) -> None:

@@ -6,12 +6,11 @@ from typing import Any
 
 from stripe_emulator import objects
 from stripe_emulator.context import Call
-from stripe_emulator.errors import invalid_request, missing_parameter
-from stripe_emulator.pagination import list_object, search_result
+from stripe_emulator.errors import invalid_request
+from stripe_emulator.pagination import list_object
 from stripe_emulator.params import INT, LIST_PARAMS, METADATA, STR, Obj
-from stripe_emulator.search import predicate
 from stripe_emulator.services import billing, payment_methods
-from stripe_emulator.services.common import apply_metadata, check_email
+from stripe_emulator.services.common import apply_metadata, check_email, search_objects
 from stripe_emulator.store import Store
 
 JsonDict = dict[str, Any]
@@ -114,12 +113,7 @@ def list_all(call: Call) -> JsonDict:
 
 
 def search(call: Call) -> JsonDict:
-    query = call.params.get("query")
-    if query is None:
-        raise missing_parameter("query")
-    matches = predicate(query, SEARCH_FIELDS)
-    items = [c for c in call.store.all("customer") if matches(c)]
-    return search_result(items, call.params, "/v1/customers/search")
+    return search_objects(call, "customer", SEARCH_FIELDS)
 
 
 def include(store: Store, customer: JsonDict, field: str) -> JsonDict | None:

@@ -8,11 +8,10 @@ from stripe_emulator import money, objects
 from stripe_emulator.cards import Decline
 from stripe_emulator.context import Call
 from stripe_emulator.errors import invalid_request, missing_parameter
-from stripe_emulator.pagination import list_object, search_result
+from stripe_emulator.pagination import list_object
 from stripe_emulator.params import BOOL, INT, LIST_PARAMS, METADATA, STR, Choice, ListOf, Obj
-from stripe_emulator.search import predicate
 from stripe_emulator.services import payment_methods
-from stripe_emulator.services.common import apply_metadata, card_error, check_email, last_payment_error
+from stripe_emulator.services.common import apply_metadata, card_error, check_email, last_payment_error, search_objects
 from stripe_emulator.store import Store
 
 JsonDict = dict[str, Any]
@@ -333,9 +332,4 @@ def list_all(call: Call) -> JsonDict:
 
 
 def search(call: Call) -> JsonDict:
-    query = call.params.get("query")
-    if query is None:
-        raise missing_parameter("query")
-    matches = predicate(query, SEARCH_FIELDS)
-    items = [i for i in call.store.all("payment_intent") if matches(i)]
-    return search_result(items, call.params, "/v1/payment_intents/search")
+    return search_objects(call, "payment_intent", SEARCH_FIELDS)

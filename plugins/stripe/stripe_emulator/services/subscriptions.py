@@ -6,11 +6,10 @@ from typing import Any
 
 from stripe_emulator.context import Call
 from stripe_emulator.errors import invalid_request, missing_parameter
-from stripe_emulator.pagination import list_object, search_result
+from stripe_emulator.pagination import list_object
 from stripe_emulator.params import BOOL, INT, LIST_PARAMS, METADATA, STR, Choice, ListOf, Obj
-from stripe_emulator.search import predicate
 from stripe_emulator.services import billing, payment_methods
-from stripe_emulator.services.common import apply_metadata
+from stripe_emulator.services.common import apply_metadata, search_objects
 
 JsonDict = dict[str, Any]
 
@@ -182,9 +181,4 @@ def list_all(call: Call) -> JsonDict:
 
 
 def search(call: Call) -> JsonDict:
-    query = call.params.get("query")
-    if query is None:
-        raise missing_parameter("query")
-    matches = predicate(query, SEARCH_FIELDS)
-    items = [s for s in call.store.all("subscription") if matches(s)]
-    return search_result(items, call.params, "/v1/subscriptions/search")
+    return search_objects(call, "subscription", SEARCH_FIELDS)
