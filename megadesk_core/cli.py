@@ -21,7 +21,8 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    return Settings()
+    """The process settings, read once per command and kept in click's context."""
+    return click.get_current_context().ensure_object(Settings)
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
@@ -100,7 +101,7 @@ def tenants_create(slug: str, name: str | None) -> None:
     from megadesk_core.services.tenants import TenantError, create_tenant
 
     async def create() -> None:
-        async with _database() as db, db.session() as session:
+        async with _database(_settings()) as db, db.session() as session:
             await create_tenant(session, slug, name)
 
     try:
@@ -125,7 +126,7 @@ def tokens_create(tenant_slug: str, role: str, name: str) -> None:
     from megadesk_core.services.tenants import Role, create_token
 
     async def create() -> str:
-        async with _database() as db, db.session() as session:
+        async with _database(_settings()) as db, db.session() as session:
             tenant = await _tenant(session, tenant_slug)
             return await create_token(session, tenant, Role(role), name)
 
@@ -140,7 +141,7 @@ def tokens_list(tenant_slug: str) -> None:
     from megadesk_core.services.tenants import list_tokens
 
     async def fetch() -> list[str]:
-        async with _database() as db, db.session() as session:
+        async with _database(_settings()) as db, db.session() as session:
             rows = await list_tokens(session, await _tenant(session, tenant_slug))
             return [
                 f"{t.id}\t{t.role}\t{t.name}\t{'revoked ' + t.revoked_at.isoformat() if t.revoked_at else 'active'}"
@@ -160,7 +161,7 @@ def tokens_revoke(token_id: str, tenant_slug: str) -> None:
     from megadesk_core.services.tenants import revoke_token
 
     async def revoke() -> bool:
-        async with _database() as db, db.session() as session:
+        async with _database(_settings()) as db, db.session() as session:
             return await revoke_token(session, await _tenant(session, tenant_slug), token_id)
 
     if not _run(revoke):
@@ -186,7 +187,7 @@ def integrations_list(tenant_slug: str | None) -> None:
     async def states() -> dict[str, str]:
         if tenant_slug is None:
             return {}
-        async with _database() as db, db.session() as session:
+        async with _database(_settings()) as db, db.session() as session:
             tenant = await _tenant(session, tenant_slug)
             result = {}
             for name in registry.integrations:
@@ -219,7 +220,7 @@ def integrations_enable(name: str, tenant_slug: str, settings_file: Any) -> None
     submitted: dict[str, Any] = json.load(settings_file) if settings_file is not None else {}
 
     async def enable() -> None:
-        async with _host() as (db, keyring, registry), db.session() as session:
+        async with _host(_settings()) as (db, keyring, registry), db.session() as session:
             integration = registry.get(name)
             if integration is None:
                 raise click.ClickException(f"integration {name!r} is not loaded by this process")
@@ -227,10 +228,19 @@ def integrations_enable(name: str, tenant_slug: str, settings_file: Any) -> None
             try:
                 if submitted:
                     await configure.configure(
-                        session, registry, keyring, actor, integration, submitted, enabled=True, check_timeout=30
+                        session,
+                        registry,
+                        keyring,
+                        actor,
+                        integration,
+                        submitted,
+                        enabled=True,
+                        check_timeout=_settings().action_timeout_seconds,
                     )
                 else:
-                    await configure.enable(session, registry, keyring, actor, integration, check_timeout=30)
+                    await configure.enable(
+                        session, registry, keyring, actor, integration, check_timeout=_settings().action_timeout_seconds
+                    )
             except configure.SettingsRejectedError as exc:
                 fields = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
                 raise click.ClickException(f"{exc.message} {fields}".strip()) from exc
@@ -250,7 +260,7 @@ def integrations_disable(name: str, tenant_slug: str) -> None:
     from megadesk_core.services import configure
 
     async def disable() -> None:
-        async with _host() as (db, _keyring, registry), db.session() as session:
+        async with _host(_settings()) as (db, _keyring, registry), db.session() as session:
             integration = registry.get(name)
             if integration is None:
                 raise click.ClickException(f"integration {name!r} is not loaded by this process")
@@ -311,7 +321,7 @@ def idempotency_prune(hours: int) -> None:
     from megadesk_core.services.idempotency import prune
 
     async def run() -> int:
-        async with _database() as db, db.session() as session:
+        async with _database(_settings()) as db, db.session() as session:
             return await prune(session, timedelta(hours=hours))
 
     click.echo(f"{_run(run)} idempotency record(s) older than {hours} h deleted")

@@ -19,9 +19,8 @@ from megadesk_core.startup import prepare
 
 
 @asynccontextmanager
-async def cli_database(settings: Settings | None = None) -> AsyncIterator[Database]:
+async def cli_database(settings: Settings) -> AsyncIterator[Database]:
     """The database, migrated if the settings say so (the embedded default does)."""
-    settings = settings or Settings()
     if settings.migrate_on_startup():
         from megadesk_core.migrate import upgrade_database
 
@@ -34,9 +33,8 @@ async def cli_database(settings: Settings | None = None) -> AsyncIterator[Databa
 
 
 @asynccontextmanager
-async def cli_host(settings: Settings | None = None) -> AsyncIterator[tuple[Database, KeyRing, IntegrationRegistry]]:
+async def cli_host(settings: Settings) -> AsyncIterator[tuple[Database, KeyRing, IntegrationRegistry]]:
     """Everything the app would have: migrated database, checked key ring, loaded plugins."""
-    settings = settings or Settings()
     keyring, registry = prepare(settings)
     database = Database(settings.resolved_database_url())
     try:

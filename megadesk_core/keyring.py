@@ -142,10 +142,6 @@ class KeyRing:
                 "was copied from another tenant or integration"
             ) from exc
 
-    @staticmethod
-    def key_id_of(token: str) -> str:
-        return token.split(".")[1]
-
     def make_canary(self, key_id: str) -> str:
         """A value encrypted under ``key_id`` that proves, later, that the key is still right."""
         nonce = os.urandom(12)

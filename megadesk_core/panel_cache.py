@@ -15,7 +15,6 @@ states behind a load balancer).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Protocol
 
@@ -37,10 +36,6 @@ class PanelCache(Protocol):
     async def put(self, key: str, panel: SidebarPanel) -> None: ...
     async def invalidate(self, tenant_id: str, integration: str) -> None: ...
     async def close(self) -> None: ...
-
-
-def fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
 class NoPanelCache:

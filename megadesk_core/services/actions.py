@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
+from megadesk_core.hashing import fingerprint
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.problems import field_errors, problem_body
 from megadesk_core.services import audit, idempotency
@@ -108,9 +109,7 @@ async def run_action(
         await log_attempt("refused", message)
         raise ActionRequestError(424, "feature_unavailable", message)
 
-    request_print = idempotency.fingerprint(
-        name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json")
-    )
+    request_print = fingerprint(name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json"))
     claim = await idempotency.claim(
         session,
         call.principal.tenant_id,
@@ -179,7 +178,9 @@ async def run_action(
     # The action changed upstream state: every process must stop serving this integration's
     # cached panels for the tenant, and the agent sees the new state right away.
     await renderer.cache.invalidate(call.principal.tenant_id, name)
-    panel = await renderer.panel(call.ticket, call.installation, call.integration, call.selection, fresh=True)
+    panel = await renderer.panel(
+        call.ticket, call.installation, call.integration, call.selection, fresh=True, customer=customer
+    )
     body = {"result": result.model_dump(mode="json"), "panel": panel.model_dump(mode="json")}
     await idempotency.finish(session, record, 200, body)
     await log_attempt("succeeded", result.message)

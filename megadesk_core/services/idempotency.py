@@ -12,8 +12,6 @@ upstream, the retry's write is answered with the same result instead of acting t
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,10 +24,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from megadesk_core.db.models import IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 255
-
-
-def fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

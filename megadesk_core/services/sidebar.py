@@ -15,9 +15,10 @@ from pydantic import ValidationError
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError
+from megadesk_core.hashing import fingerprint
 from megadesk_core.keyring import KeyRing
 from megadesk_core.panel import Panel, PanelError, Sidebar, SidebarPanel
-from megadesk_core.panel_cache import PanelCache, fingerprint
+from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.services.installations import SettingsUnreadableError, integration_context
 from megadesk_core.services.tickets import ticket_context
@@ -49,9 +50,12 @@ async def render_panel(
     integration: LoadedIntegration,
     context: IntegrationContext,
     ticket: TicketContext,
+    customer: ResolvedCustomer | None = None,
 ) -> SidebarPanel:
-    """Resolve the customer and render the panel; no error handling (see :func:`guarded`)."""
-    customer = await resolve(registry, integration.name, context, ticket)
+    """Resolve the customer (unless the caller already has) and render the panel; no error
+    handling (see :func:`guarded`)."""
+    if customer is None:
+        customer = await resolve(registry, integration.name, context, ticket)
     result = await registry.call(integration.name, "sidebar_panel", context=context, ticket=ticket, customer=customer)
     panel = result if isinstance(result, Panel) else Panel.model_validate(result)
     return SidebarPanel(
@@ -106,8 +110,10 @@ class PanelRenderer:
         selection: str | None = None,
         *,
         fresh: bool = False,
+        customer: ResolvedCustomer | None = None,
     ) -> SidebarPanel:
-        """One integration's panel; ``fresh`` skips the cache (the result still refills it)."""
+        """One integration's panel; ``fresh`` skips the cache (the result still refills it).
+        ``customer``: already resolved for this ticket and selection (after an action)."""
         # Settings and ticket changes move updated_at, so they change the key by themselves.
         state = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
         key = await self.cache.key(row.tenant_id, integration.name, state)
@@ -117,7 +123,7 @@ class PanelRenderer:
         async def render() -> SidebarPanel:
             context = integration_context(row, self.keyring, integration.manifest, integration.options)
             view = ticket_context(ticket, integration.name, selection)
-            return await render_panel(self.registry, integration, context, view)
+            return await render_panel(self.registry, integration, context, view, customer)
 
         panel = await guarded(integration, self.timeout, render)
         if key is not None:
