@@ -227,7 +227,7 @@ function buildField(name, schema, isRequired, prefill) {
       id,
       name,
       required: isRequired,
-      step: schema.type === "integer" ? (schema.multipleOf ?? 1) : (schema.multipleOf ?? "any"),
+      step: schema.multipleOf ?? (schema.type === "integer" ? 1 : "any"),
       attrs: { min: schema.minimum ?? schema.exclusiveMinimum, max: schema.maximum ?? schema.exclusiveMaximum, "aria-describedby": describedBy },
     });
     if (typeof value === "number") input.value = String(value);

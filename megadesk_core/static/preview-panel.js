@@ -1,7 +1,7 @@
 // The generic panel renderer: draws a SidebarPanel (panel schema v1) from its blocks alone.
 // It knows the block types and nothing about any integration.
 
-import { el, humanize, link } from "./preview-dom.js";
+import { el, link } from "./preview-dom.js";
 
 const TONES = new Set(["neutral", "info", "success", "warning", "danger"]);
 const SHORT_CELL = 24;
@@ -221,5 +221,5 @@ function choiceBlock(block, panel, handlers) {
       ),
     );
   });
-  return el("fieldset", { className: "block choice" }, el("legend", { text: block.label || humanize("choose") }), options);
+  return el("fieldset", { className: "block choice" }, el("legend", { text: block.label || "Choose" }), options);
 }

@@ -12,8 +12,6 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: null,
   ticketId: null,
-  ticket: null,
-  panels: new Map(), // integration -> the panel JSON on screen
   selections: new Map(), // integration -> the agent's choice (?select=)
   declarations: new Map(), // integration -> Promise of its declared actions (cached)
   generation: 0, // bumped when the ticket changes, so late answers for another ticket are dropped
@@ -41,13 +39,11 @@ function writeFragment() {
 function takeTokenFromFragment() {
   const params = readFragment();
   const token = params.get("token");
+  state.ticketId = params.get("ticket");
   if (token) {
     sessionStorage.setItem(TOKEN_KEY, token.trim());
     // Drop it from the address bar and the history entry at once.
-    state.ticketId = params.get("ticket");
     writeFragment();
-  } else {
-    state.ticketId = params.get("ticket");
   }
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -135,9 +131,7 @@ function showSidebarPlaceholder(text) {
 
 async function selectTicket(ticket) {
   state.ticketId = ticket.id;
-  state.ticket = ticket;
   state.selections.clear();
-  state.panels.clear();
   writeFragment();
   for (const button of document.querySelectorAll(".ticket")) {
     button.setAttribute("aria-current", String(button.dataset.ticketId === ticket.id));
@@ -170,7 +164,6 @@ async function loadSidebar() {
     const sidebar = await api.get(`/api/v1/tickets/${seg(ticketId)}/sidebar${query ? `?${query}` : ""}`);
     if (generation !== state.generation) return;
     clear(panels);
-    state.panels.clear();
     if (!sidebar.panels.length) {
       panels.append(el("p", { className: "placeholder", text: "No integration is enabled for this tenant." }));
     }
@@ -194,7 +187,6 @@ const handlers = {
 
 /** Render a panel, replacing its card if one is on screen, keeping a result message if given. */
 function drawPanel(panel, flash) {
-  state.panels.set(panel.integration, panel);
   const card = renderPanel(panel, handlers);
   if (flash) card.querySelector(".panel__flash").append(flash);
   const current = cardOf(panel.integration);
@@ -298,9 +290,9 @@ async function runAction(panel, button, buttonElement) {
       if (result.reference) details.push(`Reference ${result.reference}`);
       for (const [key, value] of Object.entries(result.details || {})) details.push(`${key}: ${value}`);
       if (replayed) details.push("already done earlier: this is the stored result");
-      const flash = flashMessage("success", result.message || `${declaration.title}: done.`, details);
-      if (data.panel) drawPanel(data.panel, flash);
-      else showFlash(card, "success", result.message, details);
+      const message = result.message || `${declaration.title}: done.`;
+      if (data.panel) drawPanel(data.panel, flashMessage("success", message, details));
+      else showFlash(card, "success", message, details);
     },
   });
 }

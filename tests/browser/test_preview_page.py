@@ -155,6 +155,16 @@ def test_a_verified_ticket_renders_every_block_generically(browser_page: Page, a
     assert [url.rsplit("/", 2)[-2] for url in declaration_requests] == ["showcase"]
 
 
+def test_a_link_with_token_and_ticket_opens_that_ticket(browser_page: Page, acme: LiveTenant):
+    page = browser_page
+    page.goto(acme.preview_url("T-102"))
+    expect(page.locator("#panels .panel")).to_have_count(2)
+    expect(page.locator(".ticket-header__id")).to_have_text("Ticket T-102")
+    expect(page.locator('.ticket[data-ticket-id="T-102"]')).to_have_attribute("aria-current", "true")
+    assert page.url.endswith("/preview#ticket=T-102")  # the token left the address bar, the ticket stayed
+    assert page.evaluate("sessionStorage.getItem('megadesk.preview.token')") == acme.agent_token
+
+
 def test_an_unverified_ticket_is_labelled_and_an_action_needs_identity_confirmation(
     browser_page: Page, acme: LiveTenant, screenshot_dir: Path
 ):
@@ -281,6 +291,9 @@ def test_field_errors_from_the_api_are_shown_next_to_the_field(
     showcase.get_by_role("button", name="Add credit").click()
     dialog = page.locator("dialog[open]")
     expect(dialog).not_to_have_class(re.compile("action-dialog--danger"))
+    amount = dialog.get_by_label("Amount")  # an int with ge=1, le=500 in the payload model
+    for name, value in (("type", "number"), ("step", "1"), ("min", "1"), ("max", "500")):
+        expect(amount).to_have_attribute(name, value)
     dialog.get_by_label("Amount").fill("250")
     dialog.get_by_label("Reason").fill("Goodwill for the double charge")
     dialog.get_by_role("button", name="Add credit").click()

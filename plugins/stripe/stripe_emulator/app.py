@@ -144,9 +144,10 @@ class EmulatorApp:
             return _error_response(api_error(), request_id)
 
     def _expand(self, result: JsonDict, paths: list[str], api_key: ApiKey) -> JsonDict:
-        store = self.store
         if not paths:
-            return copy.deepcopy(result)
+            # Serialised at once, still under the store lock: no copy needed.
+            return result
+        store = self.store
 
         def resolve(object_id: str) -> JsonDict | None:
             found = store.get(object_id)

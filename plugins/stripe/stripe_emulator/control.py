@@ -102,26 +102,21 @@ def _latency(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
     return {"latency_ms": store.latency_ms}
 
 
-def _subscription(store: Store, sub_id: str) -> JsonDict:
-    found = store.get(sub_id)
-    if found is None or found.get("object") != "subscription":
-        raise no_such("subscription", sub_id)
-    return found
+def _renew(store: Store, sub_id: str, outcome: billing.Outcome) -> JsonDict:
+    with store.lock:
+        sub = billing.advance(store, store.require("subscription", sub_id), at=now(), outcome=outcome)
+        return {"subscription": sub, "invoice": store.get(sub["latest_invoice"])}
 
 
 def _past_due(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
-    with store.lock:
-        sub = billing.advance(store, _subscription(store, args["id"]), at=now(), outcome="failed")
-        return {"subscription": sub, "invoice": store.get(sub["latest_invoice"])}
+    return _renew(store, args["id"], "failed")
 
 
 def _advance(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
     outcome = body.get("outcome", "auto")
     if outcome not in ("auto", "paid", "failed"):
         raise invalid_request('"outcome" must be auto, paid or failed.')
-    with store.lock:
-        sub = billing.advance(store, _subscription(store, args["id"]), at=now(), outcome=outcome)
-        return {"subscription": sub, "invoice": store.get(sub["latest_invoice"])}
+    return _renew(store, args["id"], outcome)
 
 
 def _object(store: Store, body: JsonDict, args: dict[str, str]) -> Any:

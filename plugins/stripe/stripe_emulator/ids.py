@@ -26,6 +26,8 @@ PREFIXES: dict[str, str] = {
     "request": "req",
 }
 
+_KINDS = {prefix: kind for kind, prefix in PREFIXES.items()}
+
 
 def random_string(length: int, alphabet: str = _ALNUM) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
@@ -41,14 +43,9 @@ def new_id(kind: str, length: int = 14) -> str:
 
 
 def kind_of(object_id: str) -> str | None:
-    """The object kind an id belongs to, judged from its prefix (``inpay_`` before ``in_``)."""
+    """The object kind an id belongs to, judged from the part before its first ``_`` (``inpay_`` is not ``in_``)."""
     prefix, sep, _ = object_id.partition("_")
-    if not sep:
-        return None
-    for kind, known in PREFIXES.items():
-        if known == prefix:
-            return kind
-    return None
+    return _KINDS.get(prefix) if sep else None
 
 
 def now() -> int:

@@ -103,13 +103,6 @@ class KeyRing:
         with self._lock:
             self._keys = {FULL_SECRET_KEY: ApiKey(FULL_SECRET_KEY)}
 
-    def add_secret_key(self, key: str) -> str:
-        if not key.startswith("sk_test_"):
-            raise ValueError("secret keys must start with sk_test_")
-        with self._lock:
-            self._keys[key] = ApiKey(key)
-        return key
-
     def create_restricted_key(self, permissions: Mapping[str, str]) -> str:
         granted = _normalise(permissions)
         key = "rk_test_" + random_string(32)

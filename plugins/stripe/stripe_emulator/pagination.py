@@ -59,7 +59,7 @@ def _decode_page(token: str) -> int:
     try:
         offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
     except ValueError:
-        raise invalid_request("Invalid page: the token is not one this API returned.", param="page") from None
+        offset = -1
     if offset < 0:
         raise invalid_request("Invalid page: the token is not one this API returned.", param="page")
     return offset

@@ -13,6 +13,7 @@ from stripe_emulator.params import Obj
 from stripe_emulator.services import (
     catalog,
     charges,
+    common,
     customers,
     invoices,
     payment_intents,
@@ -47,7 +48,7 @@ def _route(method: str, template: str, handler: Handler, spec: Obj, resource: st
 
 ROUTES: tuple[Route, ...] = (
     # Customers (search before {id} so "search" is not taken for an id).
-    _route("GET", "/v1/customers/search", customers.search, customers.SEARCH, "customers"),
+    _route("GET", "/v1/customers/search", customers.search, common.SEARCH, "customers"),
     _route("POST", "/v1/customers", customers.create, customers.CREATE, "customers"),
     _route("GET", "/v1/customers", customers.list_all, customers.LIST, "customers"),
     _route("GET", "/v1/customers/{id}", customers.retrieve, customers.RETRIEVE, "customers"),
@@ -103,7 +104,7 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/payment_intents/search",
         payment_intents.search,
-        payment_intents.SEARCH,
+        common.SEARCH,
         "payment_intents",
     ),
     _route("POST", "/v1/payment_intents", payment_intents.create, payment_intents.CREATE, "payment_intents"),
@@ -137,7 +138,7 @@ ROUTES: tuple[Route, ...] = (
         "payment_intents",
     ),
     # Charges
-    _route("GET", "/v1/charges/search", charges.search, charges.SEARCH, "charges"),
+    _route("GET", "/v1/charges/search", charges.search, common.SEARCH, "charges"),
     _route("GET", "/v1/charges", charges.list_all, charges.LIST, "charges"),
     _route("GET", "/v1/charges/{id}", charges.retrieve, charges.RETRIEVE, "charges"),
     _route("POST", "/v1/charges/{id}", charges.update, charges.UPDATE, "charges"),
@@ -160,7 +161,7 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/subscriptions/search",
         subscriptions.search,
-        subscriptions.SEARCH,
+        common.SEARCH,
         "subscriptions",
     ),
     _route("POST", "/v1/subscriptions", subscriptions.create, subscriptions.CREATE, "subscriptions"),

@@ -17,7 +17,7 @@ from stripe_emulator.errors import no_such
 from stripe_emulator.faults import Fault, FaultRegistry
 from stripe_emulator.idempotency import IdempotencyCache
 from stripe_emulator.ids import kind_of
-from stripe_emulator.keys import FULL_SECRET_KEY, KeyRing
+from stripe_emulator.keys import KeyRing
 
 JsonDict = dict[str, Any]
 
@@ -106,10 +106,6 @@ class Store:
             self.keys.reset()
             self.idempotency.reset()
             self.faults.clear()
-
-    @property
-    def secret_key(self) -> str:
-        return FULL_SECRET_KEY
 
     def create_restricted_key(self, permissions: Mapping[str, str]) -> str:
         """A new ``rk_test_`` key; ``permissions`` maps resource -> none|read|write."""

@@ -39,7 +39,7 @@ def _period_start(sub: JsonDict) -> int:
     return min(int(i["current_period_start"]) for i in sub["items"]["data"])
 
 
-def _next_number(store: Store, customer: JsonDict) -> str:
+def _next_number(customer: JsonDict) -> str:
     sequence = int(customer.get("next_invoice_sequence") or 1)
     customer["next_invoice_sequence"] = sequence + 1
     return f"{customer['invoice_prefix']}-{sequence:04d}"
@@ -77,7 +77,7 @@ def _open_invoice(
         billing_reason=billing_reason,
         period_start=period_start,
         period_end=period_end,
-        number=_next_number(store, customer),
+        number=_next_number(customer),
         subscription=sub,
     )
     total = 0
@@ -120,26 +120,36 @@ def _mark_paid(invoice: JsonDict, at: int) -> None:
     invoice["status_transitions"]["paid_at"] = at
 
 
-def _request_payment(store: Store, invoice: JsonDict, customer: JsonDict, *, at: int, description: str) -> None:
-    """An unconfirmed PaymentIntent for ``invoice``, linked by an open InvoicePayment."""
+def _request_payment(
+    store: Store,
+    invoice: JsonDict,
+    customer: JsonDict,
+    *,
+    at: int,
+    description: str,
+    payment_method: str | None = None,
+) -> tuple[JsonDict, JsonDict]:
+    """An unconfirmed PaymentIntent for ``invoice`` and the open InvoicePayment linking them.
+
+    Without ``payment_method`` the intent waits for the client to supply one.
+    """
+    amount, currency = int(invoice["amount_due"]), invoice["currency"]
     intent = payment_intents.create_intent(
         store,
         at=at,
-        amount=int(invoice["amount_due"]),
-        currency=invoice["currency"],
+        amount=amount,
+        currency=currency,
         customer=customer["id"],
         description=description,
-        automatic_payment_methods={"enabled": True, "allow_redirects": "always"},
+        payment_method=payment_method,
+        automatic_payment_methods=None if payment_method else {"enabled": True, "allow_redirects": "always"},
     )
-    store.add(
+    payment = store.add(
         objects.invoice_payment(
-            created=at,
-            invoice=invoice["id"],
-            payment_intent=intent["id"],
-            amount=int(invoice["amount_due"]),
-            currency=invoice["currency"],
+            created=at, invoice=invoice["id"], payment_intent=intent["id"], amount=amount, currency=currency
         )
     )
+    return intent, payment
 
 
 def _collect(
@@ -156,23 +166,13 @@ def _collect(
     if int(invoice["amount_due"]) == 0:
         _mark_paid(invoice, at)
         return None
-    intent = payment_intents.create_intent(
+    intent, payment = _request_payment(
         store,
+        invoice,
+        customer,
         at=at,
-        amount=int(invoice["amount_due"]),
-        currency=invoice["currency"],
-        customer=customer["id"],
         description=description,
         payment_method=_payment_method_for(store, sub, customer, at),
-    )
-    payment = store.add(
-        objects.invoice_payment(
-            created=at,
-            invoice=invoice["id"],
-            payment_intent=intent["id"],
-            amount=int(invoice["amount_due"]),
-            currency=invoice["currency"],
-        )
     )
     decline = payment_intents.confirm(store, intent, at, force=force)
     invoice["attempted"] = True
@@ -316,7 +316,7 @@ def advance(store: Store, sub: JsonDict, *, at: int, outcome: Outcome = "auto") 
         raise invalid_request(f"Subscription {sub['id']} has status {sub['status']} and cannot renew.")
     renewal = min(_period_end(sub), at)
     if sub.get("cancel_at") is not None and int(sub["cancel_at"]) <= _period_end(sub):
-        _end(store, sub, renewal)
+        _end(sub, renewal)
         return sub
     customer = store.require_live("customer", sub["customer"], "customer")
     previous_start = _period_start(sub)
@@ -350,7 +350,7 @@ def advance(store: Store, sub: JsonDict, *, at: int, outcome: Outcome = "auto") 
     return sub
 
 
-def _end(store: Store, sub: JsonDict, at: int) -> None:
+def _end(sub: JsonDict, at: int) -> None:
     sub.update(status="canceled", canceled_at=sub.get("canceled_at") or at, ended_at=at)
     if sub["cancellation_details"].get("reason") is None:
         sub["cancellation_details"]["reason"] = "cancellation_requested"
@@ -361,5 +361,5 @@ def cancel(store: Store, sub: JsonDict, at: int) -> JsonDict:
         # Real Stripe treats a canceled subscription as gone for cancellation purposes.
         raise no_such("subscription", sub["id"])
     sub["canceled_at"] = at
-    _end(store, sub, at)
+    _end(sub, at)
     return sub

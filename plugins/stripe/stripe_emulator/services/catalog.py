@@ -152,8 +152,6 @@ def price_create(call: Call) -> JsonDict:
     if lookup_key is not None and any(p.get("lookup_key") == lookup_key for p in call.store.all("price")):
         raise invalid_request(f"A price (`{lookup_key}`) already uses that lookup key.", param="lookup_key")
     check_currency(params["currency"])
-    if product_id is not None:
-        call.store.require("product", product_id, "product")
     if product_data is not None:
         if product_data.get("name") is None:
             raise missing_parameter("product_data[name]")

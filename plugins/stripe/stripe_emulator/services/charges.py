@@ -7,7 +7,7 @@ from typing import Any
 
 from stripe_emulator.context import Call
 from stripe_emulator.pagination import list_object
-from stripe_emulator.params import INT, LIST_PARAMS, METADATA, STR, Obj
+from stripe_emulator.params import LIST_PARAMS, METADATA, STR, Obj
 from stripe_emulator.services.common import apply_metadata, search_objects
 from stripe_emulator.store import Store
 
@@ -16,7 +16,6 @@ JsonDict = dict[str, Any]
 RETRIEVE = Obj()
 UPDATE = Obj({"description": STR, "metadata": METADATA})
 LIST = Obj({**LIST_PARAMS, "customer": STR, "payment_intent": STR})
-SEARCH = Obj({"query": STR, "limit": INT, "page": STR})
 SEARCH_FIELDS = {
     "amount": "number",
     "currency": "string",

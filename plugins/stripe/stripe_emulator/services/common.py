@@ -10,11 +10,15 @@ from stripe_emulator.cards import Decline
 from stripe_emulator.context import Call
 from stripe_emulator.errors import StripeError, invalid_request, missing_parameter
 from stripe_emulator.pagination import search_result
+from stripe_emulator.params import INT, STR, Obj
 from stripe_emulator.search import predicate
 
 JsonDict = dict[str, Any]
 
 MAX_METADATA_KEYS = 50
+
+SEARCH = Obj({"query": STR, "limit": INT, "page": STR})
+"""What every ``GET /v1/<kind>s/search`` endpoint accepts."""
 
 
 def search_objects(call: Call, kind: str, fields: Mapping[str, str]) -> JsonDict:

@@ -30,7 +30,6 @@ UPDATE = Obj(_FIELDS)
 RETRIEVE = Obj()
 DELETE = Obj()
 LIST = Obj({**LIST_PARAMS, "email": STR})
-SEARCH = Obj({"query": STR, "limit": INT, "page": STR})
 
 SEARCH_FIELDS = {
     "email": "string",

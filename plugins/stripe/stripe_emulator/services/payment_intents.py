@@ -7,7 +7,7 @@ from typing import Any
 from stripe_emulator import money, objects
 from stripe_emulator.cards import Decline
 from stripe_emulator.context import Call
-from stripe_emulator.errors import invalid_request, missing_parameter
+from stripe_emulator.errors import StripeError, invalid_request, missing_parameter
 from stripe_emulator.pagination import list_object
 from stripe_emulator.params import BOOL, INT, LIST_PARAMS, METADATA, STR, Choice, ListOf, Obj
 from stripe_emulator.services import payment_methods
@@ -51,7 +51,6 @@ CONFIRM = Obj({"payment_method": STR, "return_url": STR, "off_session": _OFF_SES
 CANCEL = Obj({"cancellation_reason": Choice(("duplicate", "fraudulent", "requested_by_customer", "abandoned"))})
 RETRIEVE = Obj({"client_secret": STR})
 LIST = Obj({**LIST_PARAMS, "customer": STR})
-SEARCH = Obj({"query": STR, "limit": INT, "page": STR})
 SEARCH_FIELDS = {
     "amount": "number",
     "currency": "string",
@@ -123,6 +122,14 @@ def _confirm_or_raise(store: Store, intent: JsonDict, at: int) -> None:
             intent=intent,
             method=error["payment_method"],
         )
+
+
+def _missing_payment_method() -> StripeError:
+    return invalid_request(
+        "You cannot confirm this PaymentIntent because it's missing a payment method. "
+        "Update the PaymentIntent with a payment method and then confirm it again.",
+        code="payment_intent_unexpected_state",
+    )
 
 
 def _check_redirects(params: dict[str, Any], intent: JsonDict) -> None:
@@ -225,11 +232,7 @@ def create(call: Call) -> JsonDict:
         # Refused before anything is stored, as Stripe validates before creating.
         _check_redirects(params, {"automatic_payment_methods": apm})
         if params.get("payment_method") is None:
-            raise invalid_request(
-                "You cannot confirm this PaymentIntent because it's missing a payment method. "
-                "Update the PaymentIntent with a payment method and then confirm it again.",
-                code="payment_intent_unexpected_state",
-            )
+            raise _missing_payment_method()
     intent = create_intent(
         call.store,
         at=call.at,
@@ -296,11 +299,7 @@ def confirm_endpoint(call: Call) -> JsonDict:
     if params.get("payment_method") is not None:
         _set_payment_method(store, intent, params["payment_method"], call.at)
     if intent["payment_method"] is None:
-        raise invalid_request(
-            "You cannot confirm this PaymentIntent because it's missing a payment method. "
-            "Update the PaymentIntent with a payment method and then confirm it again.",
-            code="payment_intent_unexpected_state",
-        )
+        raise _missing_payment_method()
     _check_redirects(params, intent)
     _confirm_or_raise(store, intent, call.at)
     return intent

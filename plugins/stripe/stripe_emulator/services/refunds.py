@@ -62,11 +62,7 @@ def _charge_to_refund(store: Store, params: dict[str, Any]) -> JsonDict:
 
 
 def create(call: Call) -> JsonDict:
-    return refund(
-        call.store,
-        at=call.at,
-        params=call.params,
-    )
+    return refund(call.store, at=call.at, params=call.params)
 
 
 def refund(store: Store, *, at: int, params: dict[str, Any]) -> JsonDict:

@@ -75,10 +75,16 @@ STATUSES = (
     "unpaid",
 )
 LIST = Obj({**LIST_PARAMS, "customer": STR, "price": STR, "status": Choice(STATUSES)})
-SEARCH = Obj({"query": STR, "limit": INT, "page": STR})
 SEARCH_FIELDS = {"status": "string", "metadata": "metadata", "created": "number"}
 
 _ENDED = ("canceled", "incomplete_expired")
+
+
+def _apply_cancellation_details(sub: JsonDict, params: dict[str, Any]) -> None:
+    details = params.get("cancellation_details") or {}
+    for key in ("comment", "feedback"):
+        if key in details:
+            sub["cancellation_details"][key] = details[key]
 
 
 def create(call: Call) -> JsonDict:
@@ -144,10 +150,7 @@ def update(call: Call) -> JsonDict:
             payment_methods.attach(store, method, sub["customer"])
             method_id = method["id"]
         sub["default_payment_method"] = method_id
-    details = params.get("cancellation_details") or {}
-    for key in ("comment", "feedback"):
-        if key in details:
-            sub["cancellation_details"][key] = details[key]
+    _apply_cancellation_details(sub, params)
     apply_metadata(sub, params.get("metadata"), "metadata" in params)
     return sub
 
@@ -156,10 +159,7 @@ def cancel(call: Call) -> JsonDict:
     # ``prorate`` and ``invoice_now`` are accepted but produce no proration invoice here.
     sub = call.store.require("subscription", call.arg("id"))
     billing.cancel(call.store, sub, call.at)
-    details = call.params.get("cancellation_details") or {}
-    for key in ("comment", "feedback"):
-        if key in details:
-            sub["cancellation_details"][key] = details[key]
+    _apply_cancellation_details(sub, call.params)
     return sub
 
 

@@ -52,13 +52,7 @@ def client(emulator: EmulatorHandle) -> Iterator[stripe.StripeClient]:
 @pytest_asyncio.fixture
 async def aclient(emulator: EmulatorHandle) -> AsyncIterator[stripe.StripeClient]:
     """An async client, built the way the plugin builds it (async-only HTTPXClient)."""
-    http_client = stripe.HTTPXClient()
-    stripe_client = stripe.StripeClient(
-        emulator.secret_key,
-        base_addresses={"api": emulator.base_url},
-        max_network_retries=0,
-        http_client=http_client,
-    )
+    stripe_client, http_client = make_client(emulator, allow_sync=False)
     yield stripe_client
     await http_client.close_async()
 

@@ -11,13 +11,23 @@ from stripe_emulator.server import EmulatorHandle
 CARD_ONLY: dict[str, Any] = {"automatic_payment_methods": {"enabled": True, "allow_redirects": "never"}}
 
 
-def make_client(emulator: EmulatorHandle, api_key: str | None = None) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
+def make_client(
+    emulator: EmulatorHandle,
+    api_key: str | None = None,
+    *,
+    allow_sync: bool = True,
+    max_network_retries: int = 0,
+) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
+    """A client for ``emulator`` and its HTTP client (close it: ``close()`` or ``close_async()``).
+
+    ``allow_sync=False`` builds it the way the plugin does: an async-only HTTPXClient.
+    """
     # stripe.HTTPXClient() refuses synchronous calls unless allow_sync_methods=True.
-    http_client = stripe.HTTPXClient(allow_sync_methods=True)
+    http_client = stripe.HTTPXClient(allow_sync_methods=allow_sync)
     client = stripe.StripeClient(
         api_key or emulator.secret_key,
         base_addresses={"api": emulator.base_url},
-        max_network_retries=0,
+        max_network_retries=max_network_retries,
         http_client=http_client,
     )
     return client, http_client

@@ -279,7 +279,11 @@ def test_advance_renews_and_collects(
     assert isinstance(renewed.latest_invoice, stripe.Invoice)
     assert (renewed.latest_invoice.status, renewed.latest_invoice.billing_reason) == ("paid", "subscription_cycle")
     assert len(client.v1.invoices.list(params={"customer": customer.id}).data) == 2
-    assert http.post("/_emulator/subscriptions/sub_nope/advance").status_code == 404
+    for endpoint in ("advance", "past_due"):
+        missing = http.post(f"/_emulator/subscriptions/sub_nope/{endpoint}")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["message"] == "No such subscription: 'sub_nope'"
+    assert http.post(f"/_emulator/subscriptions/{sub.id}/advance", json={"outcome": "maybe"}).status_code == 400
 
 
 def test_past_due_python_api(

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 import stripe
-from emulator_helpers import pay
+from emulator_helpers import make_client, pay
 from stripe_emulator.server import EmulatorHandle
 
 
@@ -42,7 +42,7 @@ def test_fault_only_hits_matching_method_and_path(emulator: EmulatorHandle, clie
 def test_glob_match(emulator: EmulatorHandle, client: stripe.StripeClient) -> None:
     customer = client.v1.customers.create()
     emulator.add_fault("/v1/customers/*", status=503)
-    client.v1.customers.list()
+    assert [c.id for c in client.v1.customers.list().data] == [customer.id]
     with pytest.raises(stripe.APIError) as caught:
         client.v1.customers.retrieve(customer.id)
     assert caught.value.http_status == 503
@@ -107,18 +107,14 @@ def test_injected_failures_are_not_replayed_by_idempotency(
 
 def test_retries_recover_from_a_transient_error(emulator: EmulatorHandle) -> None:
     emulator.add_fault("/v1/customers", method="POST", status=500, times=1)
-    http_client = stripe.HTTPXClient(allow_sync_methods=True)
-    retrying = stripe.StripeClient(
-        emulator.secret_key,
-        base_addresses={"api": emulator.base_url},
-        max_network_retries=2,
-        http_client=http_client,
-    )
+    retrying, http_client = make_client(emulator, max_network_retries=2)
     try:
         created = retrying.v1.customers.create(params={"email": "retry@example.com"})
     finally:
         http_client.close()
     assert created.email == "retry@example.com"
+    assert [c["email"] for c in emulator.store.all("customer")] == ["retry@example.com"]
+    assert emulator.store.faults.list() == []
 
 
 @pytest.mark.asyncio

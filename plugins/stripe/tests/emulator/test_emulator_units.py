@@ -39,6 +39,7 @@ def test_decode_rejects_value_and_hash_for_one_name() -> None:
     with pytest.raises(StripeError) as caught:
         forms.decode("card=x&card[token]=tok_visa")
     assert caught.value.status == 400
+    assert caught.value.message == "Invalid hash: card[token] mixes a value and a hash."
 
 
 def test_validate_reports_nested_unknown_parameter_by_its_full_name() -> None:
@@ -95,6 +96,8 @@ def test_ids_and_masking() -> None:
     assert customer_id.startswith("cus_") and len(customer_id) == 18
     assert kind_of(new_id("invoice_payment")) == "invoice_payment"
     assert kind_of(new_id("invoice")) == "invoice"
+    assert kind_of("price_1") == "price"
+    assert kind_of("xyz_1") is None and kind_of("cus") is None
     assert mask("rk_test_abcdefghijklmnopqrstuvwxyz1234") == "rk_test_***1234"
 
 

@@ -14,7 +14,7 @@ from megadesk_stripe.checks import WRITE_WARNING
 from megadesk_stripe.client import ClientCache
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.settings import StripeOptions, StripeSettings
-from stripe_testing import StripeData, StripeHost, StripeTarget, shutdown_plugin, ticket
+from stripe_testing import StripeData, StripeHost, StripeTarget, ticket
 
 from megadesk_core.errors import (
     ActionRefusedError,
@@ -203,7 +203,7 @@ async def test_nothing_listening() -> None:
         with pytest.raises(UpstreamUnavailableError):
             await host.resolve(ticket(requester_email="nobody@example.com"))
     finally:
-        await shutdown_plugin(registry)
+        await registry.shutdown()
 
 
 async def test_idempotency_key_reaches_stripe(emulator: Any, emulator_data: StripeData) -> None:
