@@ -6,7 +6,6 @@ generic host API: settings with a secret, a panel made of schema blocks, one act
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -29,8 +28,6 @@ from megadesk_lookup.client import LookupClient
 from megadesk_lookup.panel import ADD_NOTE, TITLE, customer_panel, empty_panel
 from megadesk_lookup.records import CustomerRecord, InvalidResponseError, record_id
 from megadesk_lookup.settings import LookupOptions, LookupSettings
-
-log = logging.getLogger(__name__)
 
 NAME = "lookup"
 CUSTOMER_ID_KEY = "customerId"

@@ -132,16 +132,21 @@ async def test_the_tenant_chooses_the_fields_and_how_many_orders(
 
 
 @pytest.mark.parametrize(
-    ("email", "data"),
-    [(None, None), ("nobody@example.com", None)],
+    ("email", "data", "title"),
+    [(None, None, "Nothing to look up"), ("nobody@example.com", None, "No customer found")],
 )
 async def test_nothing_to_show_is_an_empty_panel(
-    megadesk_configured_tenant: TenantClient, backend: BackendState, email: str | None, data: dict[str, Any] | None
+    megadesk_configured_tenant: TenantClient,
+    backend: BackendState,
+    email: str | None,
+    data: dict[str, Any] | None,
+    title: str,
 ) -> None:
     tenant = megadesk_configured_tenant
     panel = await tenant.panel(await tenant.new_ticket(email=email, data=data))
     assert panel["status"] == "empty"
     assert panel["blocks"][0]["type"] == "notice"
+    assert panel["blocks"][0]["title"] == title
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from stripe_emulator.seed import DemoWorld
 from stripe_emulator.server import EmulatorHandle
 
 from megadesk_core.db.engine import Database
-from megadesk_core.keyring import write_key_file
+from megadesk_core.keyring import DEFAULT_KEY_FILE_NAME, write_key_file
 from megadesk_core.services import configure, tickets
 from megadesk_core.services.tenants import Principal, Role, create_tenant, create_token
 from megadesk_core.settings import Settings
@@ -32,10 +31,8 @@ DEMO_KEY_PERMISSIONS = {
 
 @dataclass(frozen=True)
 class Demo:
-    settings: Settings
     agent_token: str
     admin_token: str
-    world: DemoWorld
     tickets: list[DemoTicket]
 
 
@@ -45,7 +42,7 @@ def demo_settings(data_dir: Path, emulator_url: str, *, port: int = 8000) -> Set
         data_dir=data_dir,
         database_url=None,
         encryption_keys=None,
-        encryption_keys_file=data_dir / "encryption.keys",
+        encryption_keys_file=data_dir / DEFAULT_KEY_FILE_NAME,
         plugins_allow=["stripe"],
         plugin_options={"stripe": {"api_base": emulator_url}},
         port=port,
@@ -57,7 +54,7 @@ def reset_data_dir(data_dir: Path) -> None:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
-    write_key_file(data_dir / "encryption.keys")
+    write_key_file(data_dir / DEFAULT_KEY_FILE_NAME)
 
 
 async def build_demo(settings: Settings, emulator: EmulatorHandle) -> Demo:
@@ -97,4 +94,4 @@ async def build_demo(settings: Settings, emulator: EmulatorHandle) -> Demo:
     finally:
         await registry.shutdown()
         await database.dispose()
-    return Demo(settings, agent_token, admin_token, world, created)
+    return Demo(agent_token, admin_token, created)

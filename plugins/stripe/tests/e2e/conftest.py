@@ -33,19 +33,21 @@ def world(emulator: EmulatorHandle) -> DemoWorld:
 
 
 @pytest.fixture
-def stripe_admin(emulator: EmulatorHandle) -> stripe.StripeClient:
+def stripe_admin(emulator: EmulatorHandle) -> Iterator[stripe.StripeClient]:
     """A full-access client on the emulator, to look behind the plugin's back."""
-    return stripe.StripeClient(
+    http_client = stripe.HTTPXClient(allow_sync_methods=True)
+    yield stripe.StripeClient(
         emulator.secret_key,
         base_addresses={"api": emulator.base_url},
         max_network_retries=0,
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
+        http_client=http_client,
     )
+    http_client.close()  # type: ignore[no-untyped-call]  # untyped in stripe-python
 
 
 @pytest.fixture
-def megadesk_settings(megadesk_settings: Any) -> Any:
-    return megadesk_settings.model_copy(update={"plugins_allow": ["stripe"]})
+def megadesk_plugins_allow() -> list[str]:
+    return ["stripe"]
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ async def test_no_match_is_an_empty_panel_not_an_error(acme):
     panel = await acme.panel("T-1004", "stripe")
     assert panel["status"] == "empty"
     assert panel["error"] is None
+    assert notices(panel) == ["No Stripe customer found"]
 
 
 async def test_a_deleted_or_unknown_customer_id_is_an_error_not_an_email_fallback(acme, world):

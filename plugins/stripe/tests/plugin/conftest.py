@@ -20,7 +20,6 @@ from stripe_testing import (
     StripeHost,
     StripeTarget,
     data_client,
-    shutdown_plugin,
     stripe_test_key,
     target_kind,
     vcr_settings,
@@ -72,7 +71,7 @@ async def stripe_host(stripe_target: StripeTarget) -> AsyncIterator[StripeHost]:
         extra_plugins=[megadesk_stripe.plugin], load_entry_points=False, plugin_options={"stripe": options}
     )
     yield StripeHost(registry, stripe_target)
-    await shutdown_plugin(registry)
+    await registry.shutdown()
 
 
 @pytest.fixture
@@ -94,7 +93,7 @@ async def emulator_host(emulator: Any) -> AsyncIterator[StripeHost]:
         plugin_options={"stripe": {"api_base": emu_base(emulator), "max_network_retries": 0}},
     )
     yield StripeHost(registry, StripeTarget("emulator", emulator.secret_key, emu_base(emulator)))
-    await shutdown_plugin(registry)
+    await registry.shutdown()
     emulator.clear_faults()
 
 

@@ -15,20 +15,19 @@ requests match), which is what lets the same tests record against the emulator a
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import stripe
 from megadesk_stripe.client import STRIPE_API_VERSION
 from megadesk_stripe.settings import StripeSettings
 from stripe.params import CustomerCreateParams
 
-from megadesk_core.panel import Panel
+from megadesk_core.panel import Panel, TableBlock, TableRow
 from megadesk_core.plugins import IntegrationRegistry
 from megadesk_core.types import (
     ActionResult,
@@ -62,6 +61,7 @@ FILTERED_REQUEST_HEADERS = [
 ]
 KEPT_RESPONSE_HEADERS = {"content-type", "stripe-version", "stripe-should-retry", "retry-after"}
 SECRET_PATTERN = re.compile(r"(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{10,}|Bearer\s+\S+", re.IGNORECASE)
+_Block = TypeVar("_Block")
 
 
 def stripe_test_key() -> str | None:
@@ -275,17 +275,17 @@ class StripeHost:
         return result
 
 
-async def shutdown_plugin(registry: IntegrationRegistry) -> None:
-    """Run the plugin's ``shutdown`` hook and await it.
-
-    ``shutdown`` is not a ``firstresult`` hook, so pluggy returns a list (of coroutines, for an
-    async implementation) that ``IntegrationRegistry.call``/``shutdown`` do not await yet.
-    """
-    results = registry.call_sync("stripe", "shutdown")
-    for result in results if isinstance(results, list) else [results]:
-        if inspect.isawaitable(result):
-            await result
-
-
 def ticket(ticket_id: str = "T-1", **fields: Any) -> TicketContext:
     return TicketContext.model_validate({"ticket_id": ticket_id, **fields})
+
+
+def panel_blocks(panel: Panel, kind: type[_Block]) -> list[_Block]:
+    return [b for b in panel.blocks if isinstance(b, kind)]
+
+
+def panel_table(panel: Panel, title_start: str) -> TableBlock:
+    return next(b for b in panel_blocks(panel, TableBlock) if (b.title or "").startswith(title_start))
+
+
+def panel_row(panel: Panel, title_start: str, row_id: str) -> TableRow:
+    return next(r for r in panel_table(panel, title_start).rows if r.id == row_id)

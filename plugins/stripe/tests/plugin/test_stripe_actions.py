@@ -11,18 +11,12 @@ from typing import Any
 
 import pytest
 import stripe
-from stripe_testing import StripeData, StripeHost, ticket
+from stripe_testing import StripeData, StripeHost, panel_row, panel_table, ticket
 
 from megadesk_core.errors import ActionRefusedError, IntegrationError
-from megadesk_core.panel import Panel, TableBlock, TableRow
 from megadesk_core.types import TicketContext
 
 pytestmark = pytest.mark.vcr
-
-
-def _row(panel: Panel, title_start: str, row_id: str) -> TableRow:
-    table = next(b for b in panel.blocks if isinstance(b, TableBlock) and (b.title or "").startswith(title_start))
-    return next(r for r in table.rows if r.id == row_id)
 
 
 async def _customer_with_payment(
@@ -39,7 +33,7 @@ async def _refunds_of(data: StripeData, payment_intent_id: str) -> list[stripe.R
 
 async def test_refund_and_the_panel_after_it(stripe_host: StripeHost, stripe_data: StripeData) -> None:
     the_ticket, _, payment = await _customer_with_payment(stripe_data, "refund.full@example.com")
-    before = _row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
+    before = panel_row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
     assert [b.label for b in before.actions] == ["Refund $29.00"]
 
     result = await stripe_host.run(the_ticket, "refund_payment", {"target": payment.id}, "req-refund-1")
@@ -48,7 +42,7 @@ async def test_refund_and_the_panel_after_it(stripe_host: StripeHost, stripe_dat
     assert result.reference is not None
     assert result.reference.startswith("re_")
 
-    after = _row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
+    after = panel_row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
     assert after.cells["status"].text == "refunded"
     assert after.cells["status"].hint == "$29.00 of $29.00 refunded"
     assert after.actions == []
@@ -79,7 +73,7 @@ async def test_refund_what_is_left_of_a_partly_refunded_payment(
 ) -> None:
     the_ticket, _, payment = await _customer_with_payment(stripe_data, "refund.rest@example.com")
     await stripe_data.refund(payment.id, 900)
-    row = _row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
+    row = panel_row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
     assert row.cells["status"].text == "partly refunded"
     assert [b.label for b in row.actions] == ["Refund $20.00"]
 
@@ -121,7 +115,7 @@ async def test_cancel_now(stripe_host: StripeHost, stripe_data: StripeData) -> N
         the_ticket, "cancel_subscription", {"target": subscription.id, "at_period_end": False}, "req-cancel-now"
     )
     assert result.message == f"Canceled {subscription.id} now (status canceled)"
-    row = _row(await stripe_host.panel(the_ticket), "Subscriptions", subscription.id)
+    row = panel_row(await stripe_host.panel(the_ticket), "Subscriptions", subscription.id)
     assert row.cells["status"].text == "canceled"
     assert row.actions == []
 
@@ -137,7 +131,7 @@ async def test_cancel_at_period_end(stripe_host: StripeHost, stripe_data: Stripe
     result = await stripe_host.run(the_ticket, "cancel_subscription", payload, "req-cancel-later")
     assert result.message.startswith(f"{subscription.id} will cancel at the end of its current period (")
 
-    row = _row(await stripe_host.panel(the_ticket), "Subscriptions", subscription.id)
+    row = panel_row(await stripe_host.panel(the_ticket), "Subscriptions", subscription.id)
     assert row.cells["status"].text == "active"
     assert row.cells["status"].hint == "cancels at period end"
     assert [b.label for b in row.actions] == ["Cancel now"]
@@ -154,8 +148,7 @@ async def test_cancel_and_refund_the_latest_invoice(stripe_host: StripeHost, str
     assert result.reference is not None
     assert result.reference.startswith("re_")
 
-    panel = await stripe_host.panel(the_ticket)
-    payments = next(b for b in panel.blocks if isinstance(b, TableBlock) and (b.title or "").startswith("Recent"))
+    payments = panel_table(await stripe_host.panel(the_ticket), "Recent")
     assert [r.cells["status"].text for r in payments.rows] == ["refunded"]
 
 

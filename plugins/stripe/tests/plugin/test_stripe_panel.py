@@ -9,6 +9,7 @@ import stripe_dicts as d
 from fake_gateway import FakeGateway
 from megadesk_stripe.panel import empty_panel, load_panel
 from megadesk_stripe.records import payment_record
+from stripe_testing import panel_blocks, panel_table
 
 from megadesk_core.errors import NotFoundError
 from megadesk_core.panel import (
@@ -43,15 +44,6 @@ async def _panel(gateway: FakeGateway, resolved: ResolvedCustomer = VERIFIED, **
     return await load_panel(gateway.typed, resolved, **options)
 
 
-def _blocks(panel: Panel, kind: type) -> list[Any]:
-    return [b for b in panel.blocks if isinstance(b, kind)]
-
-
-def _table(panel: Panel, title_start: str) -> TableBlock:
-    tables: list[TableBlock] = _blocks(panel, TableBlock)
-    return next(b for b in tables if (b.title or "").startswith(title_start))
-
-
 def _buttons(table: TableBlock) -> list[ActionButton]:
     return [button for row in table.rows for button in row.actions]
 
@@ -61,8 +53,8 @@ async def test_verified_panel_has_no_warning_and_shows_the_customer() -> None:
     assert panel.verified is True
     assert panel.status == "ok"
     assert panel.title == "Stripe"
-    assert not [n for n in _blocks(panel, NoticeBlock) if n.tone == "warning"]
-    customer = _blocks(panel, KeyValueBlock)[0]
+    assert not [n for n in panel_blocks(panel, NoticeBlock) if n.tone == "warning"]
+    customer = panel_blocks(panel, KeyValueBlock)[0]
     values = {item.label: item for item in customer.items}
     assert values["Name"].value == "Dana Scully"
     assert values["Email"].value == "dana@example.test"
@@ -71,21 +63,21 @@ async def test_verified_panel_has_no_warning_and_shows_the_customer() -> None:
     assert values["Delinquent"].value == "yes"
     assert values["Delinquent"].badge is not None
     assert values["Stripe id"].href == "https://dashboard.stripe.com/test/customers/cus_A"
-    assert _blocks(panel, BadgesBlock)[0].badges[0].label == "Test mode"
+    assert panel_blocks(panel, BadgesBlock)[0].badges[0].label == "Test mode"
 
 
 async def test_live_key_links_and_badges() -> None:
     panel = await _panel(_gateway(), test_mode=False)
-    customer = _blocks(panel, KeyValueBlock)[0]
+    customer = panel_blocks(panel, KeyValueBlock)[0]
     assert {i.label: i for i in customer.items}["Stripe id"].href == "https://dashboard.stripe.com/customers/cus_A"
-    assert not _blocks(panel, BadgesBlock)
+    assert not panel_blocks(panel, BadgesBlock)
 
 
 async def test_balance_in_the_customers_currency() -> None:
     panel = await _panel(_gateway(balance=5000, currency="jpy"))
-    assert {i.label: i.value for i in _blocks(panel, KeyValueBlock)[0].items}["Balance"] == "¥5,000 owed"
+    assert {i.label: i.value for i in panel_blocks(panel, KeyValueBlock)[0].items}["Balance"] == "¥5,000 owed"
     panel = await _panel(_gateway(balance=0, currency=None, name=None, email=None))
-    values = {i.label: i.value for i in _blocks(panel, KeyValueBlock)[0].items}
+    values = {i.label: i.value for i in panel_blocks(panel, KeyValueBlock)[0].items}
     assert (values["Balance"], values["Name"], values["Email"]) == ("none", "(no name)", "(no email)")
 
 
@@ -101,15 +93,15 @@ async def test_unverified_panel_warns_and_offers_the_switch() -> None:
     assert "confirm the customer's identity before acting" in warning.text
     assert "1 other Stripe customer with this email" in warning.text
     assert "live (active, trialing or past due) subscription first" in warning.text
-    choice = _blocks(panel, ChoiceBlock)[0]
+    choice = panel_blocks(panel, ChoiceBlock)[0]
     assert [(o.value, o.selected) for o in choice.options] == [("cus_A", True), ("cus_B", False)]
 
 
 async def test_selection_outside_the_matches_is_reported() -> None:
     panel = await _panel(_gateway(), BY_EMAIL, selection="cus_elsewhere")
-    assert any(n.title == "Selection ignored" for n in _blocks(panel, NoticeBlock))
+    assert any(n.title == "Selection ignored" for n in panel_blocks(panel, NoticeBlock))
     panel = await _panel(_gateway(), BY_EMAIL, selection="cus_A")
-    assert not any(n.title == "Selection ignored" for n in _blocks(panel, NoticeBlock))
+    assert not any(n.title == "Selection ignored" for n in panel_blocks(panel, NoticeBlock))
 
 
 async def test_subscriptions_table() -> None:
@@ -129,7 +121,7 @@ async def test_subscriptions_table() -> None:
     gateway.add_subscription(d.subscription("sub_done", status="canceled"))
     gateway.add_subscription(d.subscription("sub_expired", status="incomplete_expired"))
     panel = await _panel(gateway)
-    table = _table(panel, "Subscriptions")
+    table = panel_table(panel, "Subscriptions")
     rows = {row.id: row for row in table.rows}
     active = rows["sub_active"]
     assert active.cells["plan"].text == "Pro plan"
@@ -160,7 +152,7 @@ async def test_payments_table_with_refund_state_and_currencies() -> None:
     gateway.add_payment(d.payment_intent("pi_full", amount_refunded=2900, refunded=True))
     gateway.add_payment(d.payment_intent("pi_failed", status="requires_payment_method"))
     panel = await _panel(gateway, payment_history_limit=25)
-    table = _table(panel, "Recent payments")
+    table = panel_table(panel, "Recent payments")
     assert table.title == "Recent payments (last 25)"
     assert ("payment_intents", ("cus_A", 25)) in gateway.calls
     rows = {row.id: row for row in table.rows}
@@ -192,7 +184,7 @@ async def test_a_partly_captured_payment_offers_to_refund_what_was_captured() ->
     gateway.add_payment(
         d.payment_intent("pi_cap_full", amount=1000, amount_captured=600, amount_refunded=600, refunded=True)
     )
-    table = _table(await _panel(gateway), "Recent payments")
+    table = panel_table(await _panel(gateway), "Recent payments")
     rows = {row.id: row for row in table.rows}
     assert rows["pi_cap"].cells["amount"].text == "$10.00"
     assert rows["pi_cap"].cells["status"].text == "succeeded"
@@ -236,15 +228,15 @@ async def test_unavailable_features_are_named_and_their_parts_left_out() -> None
         ]
     )
     panel = await _panel(gateway, check=check)
-    notice = next(n for n in _blocks(panel, NoticeBlock) if n.title.startswith("Some Stripe features"))
+    notice = next(n for n in panel_blocks(panel, NoticeBlock) if n.title.startswith("Some Stripe features"))
     assert notice.tone == "warning"
     assert notice.text is not None
     assert "Refunding a payment (refunds): the key lacks Refunds: Write (rak_refund_write)" in notice.text
     assert "Subscriptions (subscriptions)" in notice.text
     assert "Canceling a subscription (cancel)" in notice.text
-    assert not any((t.title or "").startswith("Subscriptions") for t in _blocks(panel, TableBlock))
+    assert not any((t.title or "").startswith("Subscriptions") for t in panel_blocks(panel, TableBlock))
     assert "subscriptions" not in [name for name, _ in gateway.calls]
-    assert _buttons(_table(panel, "Recent payments")) == []
+    assert _buttons(panel_table(panel, "Recent payments")) == []
 
 
 async def test_a_permission_error_while_loading_hides_only_that_section() -> None:
@@ -252,12 +244,12 @@ async def test_a_permission_error_while_loading_hides_only_that_section() -> Non
     gateway.denied = {"payment_intents", "product_names"}
     gateway.add_subscription(d.subscription())
     panel = await _panel(gateway)
-    notice = next(n for n in _blocks(panel, NoticeBlock) if n.title.startswith("Some Stripe features"))
+    notice = next(n for n in panel_blocks(panel, NoticeBlock) if n.title.startswith("Some Stripe features"))
     assert notice.text is not None
     assert "Payment history (payments)" in notice.text
     assert "Product names on subscriptions (product_names)" in notice.text
-    assert not any((t.title or "").startswith("Recent payments") for t in _blocks(panel, TableBlock))
-    assert _table(panel, "Subscriptions").rows[0].cells["plan"].text == "price_A"
+    assert not any((t.title or "").startswith("Recent payments") for t in panel_blocks(panel, TableBlock))
+    assert panel_table(panel, "Subscriptions").rows[0].cells["plan"].text == "price_A"
 
 
 async def test_customer_deleted_since_resolution() -> None:

@@ -12,25 +12,16 @@ import pytest
 from megadesk_stripe.checks import FULL_KEY_WARNING, TEST_KEY_WARNING
 from megadesk_stripe.resolution import day
 from megadesk_stripe.settings import StripeOptions, StripeSettings
-from stripe_testing import StripeData, StripeHost, ticket
+from stripe_testing import StripeData, StripeHost, panel_blocks, panel_table, ticket
 
 from megadesk_core.errors import NotFoundError
-from megadesk_core.panel import BadgesBlock, ChoiceBlock, KeyValueBlock, NoticeBlock, Panel, TableBlock
+from megadesk_core.panel import BadgesBlock, ChoiceBlock, KeyValueBlock, NoticeBlock, Panel
 
 pytestmark = pytest.mark.vcr
 
 
-def _blocks(panel: Panel, kind: type) -> list[Any]:
-    return [b for b in panel.blocks if isinstance(b, kind)]
-
-
-def _table(panel: Panel, title_start: str) -> TableBlock:
-    tables: list[TableBlock] = _blocks(panel, TableBlock)
-    return next(b for b in tables if (b.title or "").startswith(title_start))
-
-
 def _values(panel: Panel) -> dict[str, Any]:
-    return {item.label: item for item in _blocks(panel, KeyValueBlock)[0].items}
+    return {item.label: item for item in panel_blocks(panel, KeyValueBlock)[0].items}
 
 
 async def test_verified_customer(stripe_host: StripeHost, stripe_data: StripeData) -> None:
@@ -48,15 +39,15 @@ async def test_verified_customer(stripe_host: StripeHost, stripe_data: StripeDat
     panel = await stripe_host.panel(the_ticket)
     assert panel.verified is True
     assert panel.status == "ok"
-    assert not [n for n in _blocks(panel, NoticeBlock) if n.tone == "warning"]
-    assert _blocks(panel, BadgesBlock)[0].badges[0].label == "Test mode"
+    assert not [n for n in panel_blocks(panel, NoticeBlock) if n.tone == "warning"]
+    assert panel_blocks(panel, BadgesBlock)[0].badges[0].label == "Test mode"
     values = _values(panel)
     assert values["Name"].value == "Vera Verified"
     assert values["Email"].value == "vera.verified@example.com"
     assert values["Stripe id"].href == f"https://dashboard.stripe.com/test/customers/{customer.id}"
     assert values["Delinquent"].value == "no"
 
-    subscriptions = _table(panel, "Subscriptions")
+    subscriptions = panel_table(panel, "Subscriptions")
     row = next(r for r in subscriptions.rows if r.id == subscription.id)
     assert row.cells["plan"].text == "Pro plan"
     assert row.cells["price"].text == "$29.00 / month"
@@ -65,7 +56,7 @@ async def test_verified_customer(stripe_host: StripeHost, stripe_data: StripeDat
     assert row.cells["period_end"].text == day(end)
     assert [b.label for b in row.actions] == ["Cancel at period end", "Cancel now"]
 
-    payments = {r.id: r for r in _table(panel, "Recent payments").rows}
+    payments = {r.id: r for r in panel_table(panel, "Recent payments").rows}
     assert payments[yen.id].cells["amount"].text == "¥5,000"
     assert payments[yen.id].cells["description"].text == "Tokyo order"
     assert [b.label for b in payments[yen.id].actions] == ["Refund ¥5,000"]
@@ -88,7 +79,7 @@ async def test_email_match_is_unverified_and_case_insensitive(stripe_host: Strip
     assert isinstance(warning, NoticeBlock)
     assert (warning.tone, warning.title) == ("warning", "Not verified")
     assert "confirm the customer's identity before acting" in (warning.text or "")
-    assert not _blocks(panel, ChoiceBlock)
+    assert not panel_blocks(panel, ChoiceBlock)
 
 
 async def test_several_matches_best_first_and_the_agents_switch(
@@ -108,7 +99,7 @@ async def test_several_matches_best_first_and_the_agents_switch(
     warning = panel.blocks[0]
     assert isinstance(warning, NoticeBlock)
     assert "2 other Stripe customers with this email" in (warning.text or "")
-    choice = _blocks(panel, ChoiceBlock)[0]
+    choice = panel_blocks(panel, ChoiceBlock)[0]
     assert [(o.value, o.selected) for o in choice.options] == [
         (subscribed.id, True),
         (paid.id, False),
@@ -123,7 +114,7 @@ async def test_several_matches_best_first_and_the_agents_switch(
     # A selection that is not one of the matches is never looked up: the best match stays.
     panel = await stripe_host.panel(ticket(requester_email=email, selection=outsider.id))
     assert _values(panel)["Name"].value == "Sam Subscribed"
-    assert any(n.title == "Selection ignored" for n in _blocks(panel, NoticeBlock))
+    assert any(n.title == "Selection ignored" for n in panel_blocks(panel, NoticeBlock))
 
 
 async def test_no_match_is_an_empty_panel(stripe_host: StripeHost) -> None:
@@ -131,7 +122,7 @@ async def test_no_match_is_an_empty_panel(stripe_host: StripeHost) -> None:
     assert await stripe_host.resolve(the_ticket) is None
     panel = await stripe_host.panel(the_ticket)
     assert panel.status == "empty"
-    assert _blocks(panel, NoticeBlock)[0].title == "No Stripe customer found"
+    assert panel_blocks(panel, NoticeBlock)[0].title == "No Stripe customer found"
 
 
 async def test_unknown_customer_id_is_an_error(stripe_host: StripeHost, stripe_data: StripeData) -> None:
@@ -153,7 +144,7 @@ async def test_payment_history_limit(stripe_host: StripeHost, stripe_data: Strip
     await stripe_data.payment(customer.id, 1000, description="first")
     await stripe_data.payment(customer.id, 2000, description="second")
     panel = await stripe_host.panel(ticket(custom_data={"customerId": customer.id}), limit=1)
-    table = _table(panel, "Recent payments")
+    table = panel_table(panel, "Recent payments")
     assert table.title == "Recent payments (last 1)"
     # Both were created in the same second on Stripe, so either may be "the latest".
     assert [r.cells["description"].text for r in table.rows] in (["first"], ["second"])
