@@ -62,7 +62,7 @@ def create_app(
     """
     settings = settings or Settings()
     keyring, registry = prepare(settings, keyring=keyring, registry=registry)
-    database = Database(settings.resolved_database_url())
+    database = Database.for_settings(settings)
     panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds)
     host = HostState(settings=settings, database=database, registry=registry, keyring=keyring, panel_cache=panel_cache)
 

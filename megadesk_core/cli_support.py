@@ -25,7 +25,7 @@ async def cli_database(settings: Settings) -> AsyncIterator[Database]:
         from megadesk_core.migrate import upgrade_database
 
         upgrade_database(settings.resolved_database_url())
-    database = Database(settings.resolved_database_url())
+    database = Database.for_settings(settings)
     try:
         yield database
     finally:
@@ -36,7 +36,7 @@ async def cli_database(settings: Settings) -> AsyncIterator[Database]:
 async def cli_host(settings: Settings) -> AsyncIterator[tuple[Database, KeyRing, IntegrationRegistry]]:
     """Everything the app would have: migrated database, checked key ring, loaded plugins."""
     keyring, registry = prepare(settings)
-    database = Database(settings.resolved_database_url())
+    database = Database.for_settings(settings)
     try:
         yield database, keyring, registry
     finally:

@@ -61,6 +61,7 @@ class IntegrationRegistry:
     integrations: dict[str, LoadedIntegration] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
     _callers: dict[tuple[str, str], pluggy.HookCaller] = field(default_factory=dict)
+    _on_loop: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def get(self, name: str) -> LoadedIntegration | None:
         return self.integrations.get(name)
@@ -76,14 +77,25 @@ class IntegrationRegistry:
     def call_sync(self, integration: str, hook: str, **kwargs: Any) -> Any:
         return self._caller(integration, hook)(**kwargs)
 
+    def _runs_on_loop(self, integration: str, hook: str) -> bool:
+        key = (integration, hook)
+        if key not in self._on_loop:
+            impls = self._caller(integration, hook).get_hookimpls()
+            self._on_loop[key] = all(inspect.iscoroutinefunction(impl.function) for impl in impls)
+        return self._on_loop[key]
+
     async def call(self, integration: str, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` on one integration's plugin; await the result if it is awaitable.
 
-        Sync implementations run in a worker thread so that a slow plugin cannot block the
-        event loop (and the deadline around it still fires).
+        Plain (sync) implementations run in a worker thread so that a slow plugin cannot
+        block the event loop (and the deadline around it still fires); ``async def`` ones
+        are called on the loop, which saves a thread hop per call.
         """
         caller = self._caller(integration, hook)
-        result = await anyio.to_thread.run_sync(lambda: caller(**kwargs))
+        if self._runs_on_loop(integration, hook):
+            result = caller(**kwargs)
+        else:
+            result = await anyio.to_thread.run_sync(lambda: caller(**kwargs))
         if isinstance(result, list):  # hooks that are not firstresult return every result
             return [await _resolved(item) for item in result]
         return await _resolved(result)

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Process-level plugin options as JSON, e.g. {"stripe": {"api_base": "http://127.0.0.1:12111"}}.',
     )
+    database_pool_size: int = Field(
+        default=5, ge=1, le=1000, description="Pooled database connections one process keeps open."
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="Extra connections one process may open under load, beyond the pool."
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="How long a request waits for a pooled connection before it fails."
+    )
     panel_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     action_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     redis_url: str | None = Field(

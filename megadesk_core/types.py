@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from megadesk_core.memo import RenderMemo
 from megadesk_core.panel import (
     PANEL_SCHEMA_VERSION,
     ActionButton,
@@ -55,6 +56,7 @@ __all__ = [
     "ChoiceBlock",
     "ChoiceOption",
     "CustomerCandidate",
+    "HookPurpose",
     "IntegrationContext",
     "IntegrationManifest",
     "KeyValueBlock",
@@ -63,6 +65,7 @@ __all__ = [
     "LinksBlock",
     "NoticeBlock",
     "Panel",
+    "RenderMemo",
     "ResolvedCustomer",
     "SettingsCheck",
     "TableBlock",
@@ -114,15 +117,24 @@ class SettingsCheck(_Frozen):
         return next((item.reason for item in self.unavailable_features if item.feature == feature), None)
 
 
+HookPurpose = Literal["panel", "action"]
+"""Why the host calls ``resolve_customer``: to draw the panel (``sidebar_panel`` follows) or to
+run an action (``run_action`` follows)."""
+
+
 @dataclass(frozen=True)
 class IntegrationContext:
-    """One integration bound to one tenant: its decrypted settings and process options."""
+    """One integration bound to one tenant for one render or one action: its decrypted
+    settings and process options, why the host is calling, and the memo the hook calls of
+    this render share (:class:`~megadesk_core.memo.RenderMemo`)."""
 
     tenant_id: str
     integration: str
     settings: BaseModel
     options: BaseModel | None = None
     settings_check: SettingsCheck | None = None
+    purpose: HookPurpose = "panel"
+    memo: RenderMemo = field(default_factory=RenderMemo)
 
 
 class TicketContext(_Frozen):

@@ -98,7 +98,6 @@ class TicketController(Controller):
         self,
         host: NamedDependency[HostState],
         agent: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
         ticket_id: FromPath[str],
         select: Annotated[
             list[str] | None,
@@ -106,9 +105,12 @@ class TicketController(Controller):
         ] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
     ) -> Sidebar:
-        ticket = await _ticket(db_session, agent, ticket_id)
+        # Read, release the connection, then render: plugins wait on remote APIs, and a pooled
+        # connection held through that wait would cap concurrent renders at the pool's size.
+        async with host.database.session() as db_session:
+            ticket = await _ticket(db_session, agent, ticket_id)
+            installations = await enabled_installations(db_session, agent.tenant_id)
         selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
-        installations = await enabled_installations(db_session, agent.tenant_id)
         return await host.renderer.sidebar(ticket, installations, selection=selection, fresh=fresh)
 
     @get("/{ticket_id:str}/panels/{integration:str}", operation_id="getPanel", summary="One integration's panel")
@@ -116,14 +118,14 @@ class TicketController(Controller):
         self,
         host: NamedDependency[HostState],
         agent: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
         ticket_id: FromPath[str],
         integration: FromPath[str],
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
     ) -> SidebarPanel:
-        ticket = await _ticket(db_session, agent, ticket_id)
-        loaded, row = await _enabled(host, db_session, agent, integration)
+        async with host.database.session() as db_session:
+            ticket = await _ticket(db_session, agent, ticket_id)
+            loaded, row = await _enabled(host, db_session, agent, integration)
         return await host.renderer.panel(ticket, row, loaded, select, fresh=fresh)
 
     @post(
@@ -136,7 +138,6 @@ class TicketController(Controller):
         self,
         host: NamedDependency[HostState],
         agent: NamedDependency[Principal],
-        db_session: NamedDependency[AsyncSession],
         ticket_id: FromPath[str],
         integration: FromPath[str],
         action: FromPath[str],
@@ -147,8 +148,9 @@ class TicketController(Controller):
         ] = None,
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
     ) -> Response[dict[str, Any]]:
-        ticket = await _ticket(db_session, agent, ticket_id)
-        loaded, row = await _enabled(host, db_session, agent, integration)
+        async with host.database.session() as db_session:
+            ticket = await _ticket(db_session, agent, ticket_id)
+            loaded, row = await _enabled(host, db_session, agent, integration)
         spec = loaded.actions.get(action)
         if spec is None:
             raise not_found(f"Action {action!r} of {integration!r}")
@@ -160,7 +162,7 @@ class TicketController(Controller):
                 "retry never runs the action twice.",
             )
         outcome = await run_action(
-            db_session,
+            host.database,
             host.renderer,
             ActionCall(agent, ticket, row, loaded, spec, data, idempotency_key, select),
             timeout=host.settings.action_timeout_seconds,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from megadesk_core.settings import Settings
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
@@ -49,10 +52,27 @@ def make_sync_engine(database_url: str) -> Engine:
     return engine
 
 
-def make_async_engine(database_url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many pooled connections one process opens: ``size`` kept, ``overflow`` more under
+    load, and how long a request waits for one before it fails."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout_seconds: float = 30.0
+
+
+def make_async_engine(database_url: str, pool: PoolLimits | None = None) -> AsyncEngine:
     url = _with_driver(database_url, _ASYNC_DRIVERS)
     _prepare_sqlite_file(url)
-    engine = create_async_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    pool = pool or PoolLimits()
+    engine = create_async_engine(
+        url,
+        pool_pre_ping=url.get_backend_name() != "sqlite",
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout_seconds,
+    )
     if url.get_backend_name() == "sqlite":
         _sqlite_pragmas(engine.sync_engine)
     return engine
@@ -61,15 +81,24 @@ def make_async_engine(database_url: str) -> AsyncEngine:
 class Database:
     """The async engine and a session factory, owned by one app."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, pool: PoolLimits | None = None) -> None:
         self.url = database_url
-        self.engine = make_async_engine(database_url)
+        self.engine = make_async_engine(database_url, pool)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             yield session
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Database:
+        pool = PoolLimits(
+            size=settings.database_pool_size,
+            overflow=settings.database_max_overflow,
+            timeout_seconds=settings.database_pool_timeout_seconds,
+        )
+        return cls(settings.resolved_database_url(), pool)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,6 +2,10 @@
 
 Order matters: the payload is validated before the key is claimed (a fixed request may reuse
 the key); identity is checked before anything reaches the plugin; every attempt is audited.
+
+No database connection is held while the plugin runs: the claim is one short unit of work, the
+plugin call (and the panel re-render) none, and the conclusion (idempotency result, audit row)
+another. A slow upstream then costs the pool nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,7 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from megadesk_core.db.models import IntegrationInstallation, Ticket
+from megadesk_core.db.engine import Database
+from megadesk_core.db.models import IdempotencyRecord, IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
 from megadesk_core.hashing import fingerprint
 from megadesk_core.plugins import LoadedIntegration
@@ -48,6 +54,10 @@ def upstream_key(tenant_id: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{tenant_id}\x1f{idempotency_key}".encode()).hexdigest()
 
 
+Conclusion = Callable[[AsyncSession], Awaitable[None]]
+"""What becomes of an idempotency claim, written in the same session as the audit row."""
+
+
 @dataclass(frozen=True)
 class ActionOutcome:
     status: int
@@ -67,26 +77,28 @@ class ActionCall:
     selection: str | None
 
 
-async def run_action(
-    session: AsyncSession, renderer: PanelRenderer, call: ActionCall, *, timeout: float
-) -> ActionOutcome:
+async def run_action(database: Database, renderer: PanelRenderer, call: ActionCall, *, timeout: float) -> ActionOutcome:
     name = call.integration.name
     ticket_id = call.ticket.external_id
     raw_target = call.payload.get("target")
     target = str(raw_target)[:255] if raw_target is not None else None  # audited even when invalid
 
-    async def log_attempt(outcome: str, detail: str | None) -> None:
-        await audit.record(
-            session,
-            call.principal,
-            action=f"{name}.{call.spec.name}",
-            outcome=outcome,
-            integration=name,
-            ticket_external_id=ticket_id,
-            target=target,
-            detail=detail,
-            idempotency_key=call.idempotency_key,
-        )
+    async def log_attempt(outcome: str, detail: str | None, conclude: Conclusion | None = None) -> None:
+        """Audit the attempt, after concluding the idempotency claim in the same short session."""
+        async with database.session() as session:
+            if conclude is not None:
+                await conclude(session)
+            await audit.record(
+                session,
+                call.principal,
+                action=f"{name}.{call.spec.name}",
+                outcome=outcome,
+                integration=name,
+                ticket_external_id=ticket_id,
+                target=target,
+                detail=detail,
+                idempotency_key=call.idempotency_key,
+            )
 
     try:
         payload = call.spec.payload_model.model_validate(call.payload)
@@ -98,7 +110,7 @@ async def run_action(
     title = call.integration.manifest.title
     try:
         context = integration_context(
-            call.installation, renderer.keyring, call.integration.manifest, call.integration.options
+            call.installation, renderer.keyring, call.integration.manifest, call.integration.options, "action"
         )
     except SettingsUnreadableError as exc:
         await log_attempt("failed", str(exc))
@@ -110,13 +122,14 @@ async def run_action(
         raise ActionRequestError(424, "feature_unavailable", message)
 
     request_print = fingerprint(name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json"))
-    claim = await idempotency.claim(
-        session,
-        call.principal.tenant_id,
-        call.idempotency_key,
-        request_print,
-        stale_after=timedelta(seconds=2 * timeout + 60),  # no live request can still be running
-    )
+    async with database.session() as session:
+        claim = await idempotency.claim(
+            session,
+            call.principal.tenant_id,
+            call.idempotency_key,
+            request_print,
+            stale_after=timedelta(seconds=2 * timeout + 60),  # no live request can still be running
+        )
     if claim.conflict is not None:
         await log_attempt("idempotency_conflict", claim.conflict)
         raise ActionRequestError(409, "idempotency_conflict", claim.conflict)
@@ -128,6 +141,7 @@ async def run_action(
 
     registry = renderer.registry
     view = ticket_context(call.ticket, name, call.selection)
+    release = _releasing(record)
     try:
         async with asyncio.timeout(timeout):
             customer = await resolve(registry, name, context, view)
@@ -154,26 +168,26 @@ async def run_action(
     except ActionRequestError as exc:
         # The host refused before the plugin acted: nothing happened, so the key stays usable
         # for the corrected request (e.g. with identity_confirmed).
-        await idempotency.release(session, record)
-        await log_attempt("refused", exc.message)
+        await log_attempt("refused", exc.message, release)
         raise
     except (RateLimitedError, UpstreamUnavailableError) as exc:
-        await idempotency.release(session, record)  # worth retrying with the same key
-        await log_attempt("failed", exc.message)
+        await log_attempt("failed", exc.message, release)  # worth retrying with the same key
         raise
     except IntegrationError as exc:
-        await idempotency.finish(session, record, exc.status, problem_body(exc.status, exc.code, exc.message))
-        await log_attempt("refused" if exc.status < 500 else "failed", exc.message)
+        problem = problem_body(exc.status, exc.code, exc.message)
+        await log_attempt(
+            "refused" if exc.status < 500 else "failed", exc.message, _finishing(record, exc.status, problem)
+        )
         raise
     except TimeoutError as exc:
-        await idempotency.release(session, record)
-        await log_attempt("failed", f"no answer within {timeout:.0f}s")
+        await log_attempt("failed", f"no answer within {timeout:.0f}s", release)
         raise UpstreamUnavailableError(f"{title} did not answer in time; check the result before retrying.") from exc
     except Exception:
         log.exception("action %s.%s failed", name, call.spec.name)
-        await idempotency.release(session, record)
-        await log_attempt("error", "unexpected plugin error (logged)")
+        await log_attempt("error", "unexpected plugin error (logged)", release)
         raise
+    finally:
+        await context.memo.aclose()
 
     # The action changed upstream state: every process must stop serving this integration's
     # cached panels for the tenant, and the agent sees the new state right away.
@@ -182,6 +196,19 @@ async def run_action(
         call.ticket, call.installation, call.integration, call.selection, fresh=True, customer=customer
     )
     body = {"result": result.model_dump(mode="json"), "panel": panel.model_dump(mode="json")}
-    await idempotency.finish(session, record, 200, body)
-    await log_attempt("succeeded", result.message)
+    await log_attempt("succeeded", result.message, _finishing(record, 200, body))
     return ActionOutcome(200, body)
+
+
+def _releasing(record: IdempotencyRecord) -> Conclusion:
+    async def conclude(session: AsyncSession) -> None:
+        await idempotency.release(session, record)
+
+    return conclude
+
+
+def _finishing(record: IdempotencyRecord, status: int, body: dict[str, Any]) -> Conclusion:
+    async def conclude(session: AsyncSession) -> None:
+        await idempotency.finish(session, record, status, body)
+
+    return conclude

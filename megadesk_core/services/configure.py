@@ -85,6 +85,8 @@ async def configure(
         raise SettingsRejectedError(
             "invalid_settings", f"The {manifest.title} settings are invalid.", errors
         ) from None  # the ValidationError's text holds the submitted values, secrets included
+    # The plugin checks the settings against its remote API: no pooled connection waits on it.
+    await session.commit()
     try:
         check = await check_settings(registry, integration, settings, check_timeout)
     except SettingsRejectedError as exc:

@@ -90,15 +90,19 @@ async def claim(
 
 
 async def finish(session: AsyncSession, record: IdempotencyRecord, status_code: int, response: dict[str, Any]) -> None:
-    record.state = "done"
-    record.status_code = status_code
-    record.response = response
-    session.add(record)
+    """Store the result to replay. ``record`` may come from another (closed) session: the
+    claim and its conclusion are separate short units of work around the plugin call."""
+    await session.exec(
+        update(IdempotencyRecord)
+        .where(col(IdempotencyRecord.id) == record.id)
+        .values(state="done", status_code=status_code, response=response)
+    )
     await session.commit()
 
 
 async def release(session: AsyncSession, record: IdempotencyRecord) -> None:
-    await session.delete(record)
+    """Forget the claim, so that the same key may be used again (nothing happened upstream)."""
+    await session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == record.id))
     await session.commit()
 
 

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
 from megadesk_core.keyring import KeyRing, SecretDecryptionError
 from megadesk_core.problems import field_errors
-from megadesk_core.types import IntegrationContext, IntegrationManifest, SettingsCheck
+from megadesk_core.types import HookPurpose, IntegrationContext, IntegrationManifest, SettingsCheck
 
 
 def _mentions_secret(annotation: object) -> bool:
@@ -199,9 +199,15 @@ def view(row: IntegrationInstallation | None, manifest: IntegrationManifest) -> 
 
 
 def integration_context(
-    row: IntegrationInstallation, keyring: KeyRing, manifest: IntegrationManifest, options: BaseModel | None
+    row: IntegrationInstallation,
+    keyring: KeyRing,
+    manifest: IntegrationManifest,
+    options: BaseModel | None,
+    purpose: HookPurpose = "panel",
 ) -> IntegrationContext:
+    """A new context (with a new, empty memo) for one render or one action."""
     return IntegrationContext(
+        purpose=purpose,
         tenant_id=row.tenant_id,
         integration=manifest.name,
         settings=load_settings(row, keyring, manifest),

@@ -122,8 +122,11 @@ class PanelRenderer:
 
         async def render() -> SidebarPanel:
             context = integration_context(row, self.keyring, integration.manifest, integration.options)
-            view = ticket_context(ticket, integration.name, selection)
-            return await render_panel(self.registry, integration, context, view, customer)
+            try:
+                view = ticket_context(ticket, integration.name, selection)
+                return await render_panel(self.registry, integration, context, view, customer)
+            finally:
+                await context.memo.aclose()
 
         panel = await guarded(integration, self.timeout, render)
         if key is not None:

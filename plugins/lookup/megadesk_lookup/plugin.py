@@ -56,6 +56,20 @@ def _client(context: IntegrationContext) -> LookupClient:
     return LookupClient(_settings(context.settings), _options(context.options))
 
 
+def _customer_key(customer_id: str) -> str:
+    return f"{NAME}:customer:{customer_id}"
+
+
+async def _customer(context: IntegrationContext, customer_id: str) -> CustomerRecord:
+    """The customer's record, fetched once per render: resolve_customer's fetch serves the panel."""
+
+    async def fetch() -> CustomerRecord:
+        async with _client(context) as api:
+            return await api.get_customer(customer_id)
+
+    return await context.memo.get(_customer_key(customer_id), fetch)
+
+
 def _same_email(record: CustomerRecord, email: str) -> bool:
     # A search that is looser than it should be (prefix, fuzzy) must not put someone else's
     # record in front of the agent; a record without an email field is taken on trust.
@@ -101,14 +115,13 @@ async def resolve_customer(context: IntegrationContext, ticket: TicketContext) -
                 f"The ticket's Custom Data integrations.{NAME}.{CUSTOMER_ID_KEY} is not a customer id "
                 "(a string or integer of at most 255 characters)."
             )
-        async with _client(context) as api:
-            try:
-                record = await api.get_customer(customer_id)
-            except NotFoundError as exc:
-                raise NotFoundError(
-                    f"The ticket names customer {customer_id} (Custom Data integrations.{NAME}.{CUSTOMER_ID_KEY}), "
-                    "but the customer API has no such customer."
-                ) from exc
+        try:
+            record = await _customer(context, customer_id)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"The ticket names customer {customer_id} (Custom Data integrations.{NAME}.{CUSTOMER_ID_KEY}), "
+                "but the customer API has no such customer."
+            ) from exc
         return ResolvedCustomer(id=record.id, verified=True, label=record.label, matched_by="custom_data")
 
     email = ticket.requester_email
@@ -133,8 +146,7 @@ async def resolve_customer(context: IntegrationContext, ticket: TicketContext) -
 async def sidebar_panel(context: IntegrationContext, ticket: TicketContext, customer: ResolvedCustomer | None) -> Panel:
     if customer is None:
         return empty_panel(ticket)
-    async with _client(context) as api:
-        record = await api.get_customer(customer.id)
+    record = await _customer(context, customer.id)
     return customer_panel(record, customer, _settings(context.settings))
 
 

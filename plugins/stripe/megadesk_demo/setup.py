@@ -60,7 +60,7 @@ def reset_data_dir(data_dir: Path) -> None:
 async def build_demo(settings: Settings, emulator: EmulatorHandle) -> Demo:
     world = emulator.demo or emulator.seed()
     keyring, registry = prepare(settings)
-    database = Database(settings.resolved_database_url())
+    database = Database.for_settings(settings)
     try:
         async with database.session() as session:
             tenant = await create_tenant(session, DEMO_TENANT, "Demo Inc.")

@@ -7,9 +7,11 @@ cannot be probed without changing something in Stripe, so the admin is told that
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
-from megadesk_core.errors import AuthenticationFailedError, InvalidInputError
+from megadesk_core.errors import AuthenticationFailedError, IntegrationError, InvalidInputError
 from megadesk_core.types import SettingsCheck, UnavailableFeature
+from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.permissions import (
     CUSTOMERS_READ,
@@ -72,3 +74,12 @@ async def probe_key(gateway: StripeGateway, kind: str, mode: str) -> SettingsChe
         warnings=warnings,
         unavailable_features=[UnavailableFeature(feature=f, reason=r) for f, r in with_dependents(unavailable).items()],
     )
+
+
+async def keep_product_names(gateway: StripeGateway, check: SettingsCheck, names: ProductNames, account: str) -> None:
+    """List the products while the admin saves the key, so the first panels need not."""
+    if check.unavailable_reason("product_names") is not None:
+        return
+    # If Stripe fails now, the first render lists them instead: saving must not fail for it.
+    with contextlib.suppress(IntegrationError):
+        names.store(account, await gateway.product_names())

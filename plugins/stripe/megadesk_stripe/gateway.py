@@ -7,16 +7,17 @@ first result for a repeated key instead of acting twice.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import stripe
+from stripe.params import ProductListParams
 
 from megadesk_stripe import permissions as perm
 from megadesk_stripe.errors import stripe_errors, translate
 from megadesk_stripe.permissions import Permission
 
 _MATCH_LIMIT = 10
+_PRODUCT_PAGES = 10
 
 
 class StripeGateway:
@@ -46,16 +47,19 @@ class StripeGateway:
             page = await self._v1.subscriptions.list_async({"customer": customer_id, "status": "all", "limit": limit})
         return list(page.data)
 
-    async def product_names(self, product_ids: set[str]) -> dict[str, str]:
-        """Names of products. Fetched separately because expanding ``data.items.data.price.product``
-        on a list is one level deeper than Stripe allows."""
-
-        async def name(product_id: str) -> tuple[str, str]:
-            with stripe_errors(perm.PRODUCTS_READ):
-                product = await self._v1.products.retrieve_async(product_id)
-            return product_id, product.name
-
-        return dict(await asyncio.gather(*(name(p) for p in sorted(product_ids))))
+    async def product_names(self) -> dict[str, str]:
+        """Every product's name by id (active and archived), at most ``_PRODUCT_PAGES`` pages of
+        100; the newest first, so a very large catalogue loses its oldest products' names."""
+        names: dict[str, str] = {}
+        params: ProductListParams = {"limit": 100}
+        with stripe_errors(perm.PRODUCTS_READ):
+            for _ in range(_PRODUCT_PAGES):
+                page = await self._v1.products.list_async(params)
+                names.update((product.id, product.name) for product in page.data)
+                if not page.has_more or not page.data:
+                    break
+                params = {"limit": 100, "starting_after": page.data[-1].id}
+        return names
 
     async def retrieve_subscription(self, subscription_id: str) -> stripe.Subscription:
         with stripe_errors(perm.SUBSCRIPTIONS_READ):
@@ -86,12 +90,6 @@ class StripeGateway:
                 {"customer": customer_id, "limit": limit, "expand": ["data.latest_charge"]}
             )
         return list(page.data)
-
-    async def latest_payment_created(self, customer_id: str) -> int | None:
-        """When the customer's newest payment intent was created (``None``: no payments)."""
-        with stripe_errors(perm.PAYMENT_INTENTS_READ):
-            page = await self._v1.payment_intents.list_async({"customer": customer_id, "limit": 1})
-        return page.data[0].created if page.data else None
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         with stripe_errors(perm.PAYMENT_INTENTS_READ):

@@ -1,4 +1,4 @@
-"""The sidebar panel: read what it shows from Stripe (in parallel), then assemble the blocks.
+"""The sidebar panel: read what it shows from Stripe (on one round trip), then assemble the blocks.
 
 Sections the key cannot read are left out and named in a notice, whether the settings check
 found that out when the settings were saved or Stripe says so now.
@@ -15,8 +15,8 @@ from megadesk_core.errors import MissingPermissionError, NotFoundError
 from megadesk_core.panel import Badge, BadgesBlock, Block, ChoiceBlock, ChoiceOption, NoticeBlock, Panel
 from megadesk_core.types import ResolvedCustomer, SettingsCheck
 from megadesk_stripe import blocks
-from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.permissions import FEATURE_TITLES, with_dependents
+from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.records import (
     CustomerRecord,
     PaymentRecord,
@@ -123,18 +123,8 @@ async def _skipped() -> None:
     return None
 
 
-async def _subscriptions(
-    gateway: StripeGateway, customer_id: str, names: bool, unavailable: dict[str, str]
-) -> list[SubscriptionRecord]:
-    subs = await gateway.subscriptions(customer_id)
-    product_names: dict[str, str] = {}
-    if names and (ids := product_ids(subs)):
-        product_names = await _guarded("product_names", gateway.product_names(ids), unavailable) or {}
-    return [subscription_record(s, product_names) for s in subs]
-
-
 async def load_panel(
-    gateway: StripeGateway,
+    reads: StripeReads,
     resolved: ResolvedCustomer,
     *,
     check: SettingsCheck | None,
@@ -143,32 +133,31 @@ async def load_panel(
     selection: str | None = None,
 ) -> Panel:
     unavailable = unavailable_features(check)
-    subscriptions_read = (
-        _skipped()
-        if "subscriptions" in unavailable
-        else _guarded(
-            "subscriptions",
-            _subscriptions(gateway, resolved.id, "product_names" not in unavailable, unavailable),
-            unavailable,
-        )
-    )
-    payments_read = (
-        _skipped()
-        if "payments" in unavailable
-        else _guarded("payments", gateway.payment_intents(resolved.id, payment_history_limit), unavailable)
-    )
-    # The three reads are independent: one round trip's wait instead of three.
-    customer, subs, payments = await asyncio.gather(
-        gateway.retrieve_customer(resolved.id), subscriptions_read, payments_read
+    plan = PanelPlan(payment_history_limit, dict(unavailable))
+    # Started already when resolve_customer knew the customer; a no-op for what it started.
+    reads.start_panel(resolved.id, plan)
+    customer, subs, payments, names = await asyncio.gather(
+        reads.customer(resolved.id),
+        _guarded("subscriptions", reads.subscriptions(resolved.id), unavailable)
+        if plan.reads("subscriptions")
+        else _skipped(),
+        _guarded("payments", reads.payments(resolved.id, payment_history_limit), unavailable)
+        if plan.reads("payments")
+        else _skipped(),
+        _guarded("product_names", reads.product_names(), unavailable)
+        if plan.reads("subscriptions") and plan.reads("product_names")
+        else _skipped(),
     )
     if is_deleted(customer):
         raise NotFoundError(f"Stripe customer {resolved.id} was deleted; reload the ticket.")
+    if subs is not None and names is not None:
+        reads.missing_products(product_ids(subs) - set(names))
     data = PanelData(
         resolved=resolved,
         customer=customer_record(customer),
         test_mode=test_mode,
         payment_history_limit=payment_history_limit,
-        subscriptions=subs,
+        subscriptions=[subscription_record(s, names) for s in subs] if subs is not None else None,
         payments=[payment_record(p) for p in payments] if payments is not None else None,
         unavailable=with_dependents(unavailable),
         selection=selection,

@@ -22,13 +22,16 @@ from megadesk_core.types import (
 from megadesk_stripe import actions as stripe_actions
 from megadesk_stripe import checks, panel, resolution
 from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
+from megadesk_stripe.catalog import ProductNames, account_of
 from megadesk_stripe.client import ClientCache
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.permissions import FEATURE_NAMES, is_test_key
+from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.settings import StripeOptions, StripeSettings
 
 NAME = "stripe"
 _clients = ClientCache()
+_product_names = ProductNames()
 
 
 def _settings(model: BaseModel) -> StripeSettings:
@@ -43,6 +46,18 @@ def _options(model: BaseModel | None) -> StripeOptions:
 
 def _gateway(settings: StripeSettings, options: BaseModel | None) -> StripeGateway:
     return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), _options(options)))
+
+
+def _reads(context: IntegrationContext) -> StripeReads:
+    """This render's reads: shared with the render's other hook call through ``context.memo``."""
+    settings = _settings(context.settings)
+    account = account_of(settings.restricted_key.get_secret_value())
+    return StripeReads(_gateway(settings, context.options), context.memo, _product_names, account)
+
+
+def _plan(context: IntegrationContext) -> PanelPlan:
+    settings = _settings(context.settings)
+    return PanelPlan(settings.payment_history_limit, panel.unavailable_features(context.settings_check))
 
 
 @hookimpl
@@ -60,14 +75,18 @@ def manifest() -> IntegrationManifest:
 @hookimpl
 async def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCheck:
     stripe_settings = _settings(settings)
-    kind, mode = checks.check_key_form(stripe_settings.restricted_key.get_secret_value())
-    return await checks.probe_key(_gateway(stripe_settings, options), kind, mode)
+    key = stripe_settings.restricted_key.get_secret_value()
+    kind, mode = checks.check_key_form(key)
+    gateway = _gateway(stripe_settings, options)
+    check = await checks.probe_key(gateway, kind, mode)
+    await checks.keep_product_names(gateway, check, _product_names, account_of(key))
+    return check
 
 
 @hookimpl
 async def resolve_customer(context: IntegrationContext, ticket: TicketContext) -> ResolvedCustomer | None:
-    gateway = _gateway(_settings(context.settings), context.options)
-    return await resolution.resolve_customer(gateway, ticket)
+    prefetch = context.purpose == "panel"  # the panel follows: start its reads now
+    return await resolution.resolve_customer(_reads(context), ticket, _plan(context), prefetch=prefetch)
 
 
 @hookimpl
@@ -76,7 +95,7 @@ async def sidebar_panel(context: IntegrationContext, ticket: TicketContext, cust
         return panel.empty_panel(has_email=bool(ticket.requester_email))
     settings = _settings(context.settings)
     return await panel.load_panel(
-        _gateway(settings, context.options),
+        _reads(context),
         customer,
         check=context.settings_check,
         test_mode=is_test_key(settings.restricted_key.get_secret_value()),
@@ -113,3 +132,4 @@ async def run_action(
 @hookimpl
 async def shutdown() -> None:
     await _clients.aclose()
+    _product_names.clear()

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 from megadesk_core.errors import InvalidInputError, MissingPermissionError, NotFoundError
 from megadesk_core.types import CustomerCandidate, ResolvedCustomer, TicketContext
-from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.records import (
     LIVE_SUBSCRIPTION_STATUSES,
     CustomerRecord,
@@ -101,14 +101,16 @@ def resolved(chosen: Candidate, others: list[Candidate]) -> ResolvedCustomer:
     )
 
 
-async def resolve_verified(gateway: StripeGateway, customer_id: object) -> ResolvedCustomer:
+async def resolve_verified(reads: StripeReads, customer_id: object, plan: PanelPlan | None) -> ResolvedCustomer:
     if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
         raise InvalidInputError(
             f"The ticket's Stripe Custom Data has {CUSTOMER_ID_KEY}={str(customer_id)[:60]!r}, which is "
             "not a Stripe customer id (cus_...). Fix the Custom Data the ticket was created with."
         )
+    if plan is not None:
+        reads.start_panel(customer_id, plan)  # the panel's reads ride along with the customer's
     try:
-        customer = await gateway.retrieve_customer(customer_id)
+        customer = await reads.customer(customer_id)
     except NotFoundError:
         raise NotFoundError(
             f"The ticket names Stripe customer {customer_id}, which this Stripe account does not have "
@@ -119,44 +121,64 @@ async def resolve_verified(gateway: StripeGateway, customer_id: object) -> Resol
     return ResolvedCustomer(id=customer.id, verified=True, label=customer_label(customer_record(customer)))
 
 
-async def _candidate(gateway: StripeGateway, customer: CustomerRecord) -> Candidate:
+async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPlan) -> Candidate:
+    """Rank by the same reads the panel shows, so the chosen one's panel costs nothing more."""
+
     async def live_subscription() -> bool:
+        if not plan.reads("subscriptions"):
+            return False
         try:
-            subscriptions = await gateway.subscriptions(customer.id)
+            subscriptions = await reads.subscriptions(customer.id)
         except MissingPermissionError:
             return False  # rank without it rather than fail the lookup
         return any(s.status in LIVE_SUBSCRIPTION_STATUSES for s in subscriptions)
 
     async def last_payment() -> int | None:
+        if not plan.reads("payments"):
+            return None
         try:
-            return await gateway.latest_payment_created(customer.id)
+            payments = await reads.payments(customer.id, plan.payment_history_limit)
         except MissingPermissionError:
             return None
+        return max((p.created for p in payments), default=None)
 
     has_live, paid_at = await asyncio.gather(live_subscription(), last_payment())
     return Candidate(customer, has_live_subscription=has_live, last_payment_at=paid_at)
 
 
-async def resolve_by_email(gateway: StripeGateway, email: str, selection: str | None) -> ResolvedCustomer | None:
+async def resolve_by_email(
+    reads: StripeReads, email: str, selection: str | None, plan: PanelPlan, *, prefetch: bool
+) -> ResolvedCustomer | None:
+    if prefetch:
+        reads.start_product_names(plan)  # the panel needs them whoever matches
     email = email.strip()
     forms = [email] if email == email.lower() else [email, email.lower()]
-    pages = await asyncio.gather(*(gateway.customers_with_email(form) for form in forms))
+    pages = await asyncio.gather(*(reads.gateway.customers_with_email(form) for form in forms))
     found: dict[str, CustomerRecord] = {}
     for page in pages:
         for customer in page:
-            if not is_deleted(customer):
-                found.setdefault(customer.id, customer_record(customer))
+            if not is_deleted(customer) and customer.id not in found:
+                found[customer.id] = customer_record(customer)
+                reads.remember_customer(customer)
     if not found:
         return None
+    others: list[Candidate] = []
     if len(found) == 1:
-        return resolved(Candidate(next(iter(found.values()))), [])
-    candidates = await asyncio.gather(*(_candidate(gateway, c) for c in found.values()))
-    return resolved(*choose(list(candidates), selection))
+        chosen = Candidate(next(iter(found.values())))
+    else:
+        candidates = await asyncio.gather(*(_candidate(reads, c, plan) for c in found.values()))
+        chosen, others = choose(list(candidates), selection)
+    if prefetch:
+        reads.start_panel(chosen.customer.id, plan)
+    return resolved(chosen, others)
 
 
-async def resolve_customer(gateway: StripeGateway, ticket: TicketContext) -> ResolvedCustomer | None:
+async def resolve_customer(
+    reads: StripeReads, ticket: TicketContext, plan: PanelPlan, *, prefetch: bool
+) -> ResolvedCustomer | None:
+    """``prefetch``: the panel follows (not an action), so start its reads as early as possible."""
     if CUSTOMER_ID_KEY in ticket.custom_data:
-        return await resolve_verified(gateway, ticket.custom_data[CUSTOMER_ID_KEY])
+        return await resolve_verified(reads, ticket.custom_data[CUSTOMER_ID_KEY], plan if prefetch else None)
     if not ticket.requester_email:
         return None
-    return await resolve_by_email(gateway, ticket.requester_email, ticket.selection)
+    return await resolve_by_email(reads, ticket.requester_email, ticket.selection, plan, prefetch=prefetch)

@@ -66,6 +66,7 @@ class EmulatorApp:
 
     async def _api(self, request: Request, request_id: str) -> Response:
         store = self.store
+        store.requests.record(request.method, request.path)
         fault = store.faults.take(request.method, request.path)
         delay_ms = store.latency_ms + (fault.delay_ms if fault else 0)
         if delay_ms:

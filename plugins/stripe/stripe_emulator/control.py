@@ -102,6 +102,15 @@ def _latency(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
     return {"latency_ms": store.latency_ms}
 
 
+def _requests(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    return {"total": store.requests.total, "by_endpoint": store.requests.by_endpoint()}
+
+
+def _reset_requests(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    store.requests.reset()
+    return {"total": 0, "by_endpoint": {}}
+
+
 def _renew(store: Store, sub_id: str, outcome: billing.Outcome) -> JsonDict:
     with store.lock:
         sub = billing.advance(store, store.require("subscription", sub_id), at=now(), outcome=outcome)
@@ -136,6 +145,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"^/_emulator/faults$"), _list_faults),
     ("DELETE", re.compile(r"^/_emulator/faults$"), _clear_faults),
     ("POST", re.compile(r"^/_emulator/latency$"), _latency),
+    ("GET", re.compile(r"^/_emulator/requests$"), _requests),
+    ("DELETE", re.compile(r"^/_emulator/requests$"), _reset_requests),
     ("POST", re.compile(r"^/_emulator/subscriptions/(?P<id>[^/]+)/past_due$"), _past_due),
     ("POST", re.compile(r"^/_emulator/subscriptions/(?P<id>[^/]+)/advance$"), _advance),
     ("GET", re.compile(r"^/_emulator/objects/(?P<id>[^/]+)$"), _object),

@@ -18,6 +18,7 @@ from stripe_emulator.faults import Fault, FaultRegistry
 from stripe_emulator.idempotency import IdempotencyCache
 from stripe_emulator.ids import kind_of
 from stripe_emulator.keys import KeyRing
+from stripe_emulator.requests_log import RequestLog
 
 JsonDict = dict[str, Any]
 
@@ -31,6 +32,7 @@ class Store:
         self.keys = KeyRing(self.lock)
         self.idempotency = IdempotencyCache(self.lock)
         self.faults = FaultRegistry(self.lock)
+        self.requests = RequestLog(self.lock)
         self.latency_ms = latency_ms
         self._objects: dict[str, JsonDict] = {}
         self._order: dict[str, int] = {}
@@ -98,7 +100,7 @@ class Store:
     # -- housekeeping --------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget all objects, restricted keys, idempotent responses and faults."""
+        """Forget all objects, restricted keys, idempotent responses, faults and request counts."""
         with self.lock:
             self._objects.clear()
             self._order.clear()
@@ -106,6 +108,7 @@ class Store:
             self.keys.reset()
             self.idempotency.reset()
             self.faults.clear()
+            self.requests.reset()
 
     def create_restricted_key(self, permissions: Mapping[str, str]) -> str:
         """A new ``rk_test_`` key; ``permissions`` maps resource -> none|read|write."""

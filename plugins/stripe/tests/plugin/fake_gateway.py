@@ -11,10 +11,13 @@ from typing import Any, cast
 
 import stripe
 import stripe_dicts as d
+from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.reads import StripeReads
 
 from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
+from megadesk_core.memo import RenderMemo
 
 
 @dataclass
@@ -37,6 +40,10 @@ class FakeGateway:
     def typed(self) -> StripeGateway:
         """This fake where the code under test expects the real gateway."""
         return cast(StripeGateway, self)
+
+    def reads(self, names: ProductNames | None = None) -> StripeReads:
+        """The reads of one render (a new memo) through this fake."""
+        return StripeReads(self.typed, RenderMemo(), names or ProductNames(), "acct_fake")
 
     def _call(self, name: str, *args: Any) -> None:
         self.calls.append((name, args))
@@ -67,14 +74,9 @@ class FakeGateway:
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
         return [d.to_subscription(s) for s in subs[:limit]]
 
-    async def product_names(self, product_ids: set[str]) -> dict[str, str]:
-        self._call("product_names", product_ids)
-        return {p: self.products[p] for p in product_ids if p in self.products}
-
-    async def latest_payment_created(self, customer_id: str) -> int | None:
-        self._call("latest_payment_created", customer_id)
-        created = [p["created"] for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
-        return max(created) if created else None
+    async def product_names(self) -> dict[str, str]:
+        self._call("product_names")
+        return dict(self.products)
 
     async def payment_intents(self, customer_id: str, limit: int) -> list[stripe.PaymentIntent]:
         self._call("payment_intents", customer_id, limit)

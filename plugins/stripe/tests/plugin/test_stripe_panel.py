@@ -41,7 +41,7 @@ def _gateway(**customer: Any) -> FakeGateway:
 
 async def _panel(gateway: FakeGateway, resolved: ResolvedCustomer = VERIFIED, **kwargs: Any) -> Panel:
     options: dict[str, Any] = {"check": None, "test_mode": True, "payment_history_limit": 10, **kwargs}
-    return await load_panel(gateway.typed, resolved, **options)
+    return await load_panel(gateway.reads(), resolved, **options)
 
 
 def _buttons(table: TableBlock) -> list[ActionButton]:

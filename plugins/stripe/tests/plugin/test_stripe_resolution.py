@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import stripe_dicts as d
 from fake_gateway import FakeGateway
+from megadesk_stripe.reads import PanelPlan
 from megadesk_stripe.records import customer_record
 from megadesk_stripe.resolution import Candidate, choose, customer_label, rank, resolve_customer
 
 from megadesk_core.errors import InvalidInputError, NotFoundError
-from megadesk_core.types import TicketContext
+from megadesk_core.types import ResolvedCustomer, TicketContext
 
 
 def _candidate(id: str, *, live: bool = False, paid: int | None = None, created: int = d.JAN_2_2024) -> Candidate:
@@ -54,6 +55,10 @@ def test_label() -> None:
     assert customer_label(nameless) == "(no name) · (no email) · created 2024-01-02"
 
 
+async def _resolve(gateway: FakeGateway, ticket: TicketContext) -> ResolvedCustomer | None:
+    return await resolve_customer(gateway.reads(), ticket, PanelPlan(payment_history_limit=10), prefetch=False)
+
+
 def _ticket(**kwargs: object) -> TicketContext:
     return TicketContext.model_validate({"ticket_id": "T-1", **kwargs})
 
@@ -62,8 +67,8 @@ async def test_verified_uses_the_custom_data_customer_only() -> None:
     gateway = FakeGateway()
     gateway.add_customer(d.customer("cus_V", email="someone@example.test"))
     gateway.add_customer(d.customer("cus_E", email="dana@example.test"))
-    resolved = await resolve_customer(
-        gateway.typed,
+    resolved = await _resolve(
+        gateway,
         _ticket(requester_email="dana@example.test", custom_data={"customerId": "cus_V"}, selection="cus_E"),
     )
     assert resolved is not None
@@ -82,9 +87,7 @@ async def test_verified_unknown_or_deleted_is_an_error_not_an_email_fallback(cus
     gateway.add_customer(d.deleted_customer("cus_gone"))
     gateway.add_customer(d.customer("cus_E"))
     with pytest.raises(NotFoundError) as caught:
-        await resolve_customer(
-            gateway.typed, _ticket(requester_email="dana@example.test", custom_data={"customerId": customer_id})
-        )
+        await _resolve(gateway, _ticket(requester_email="dana@example.test", custom_data={"customerId": customer_id}))
     assert customer_id in caught.value.message
     assert "customers_with_email" not in [name for name, _ in gateway.calls]
 
@@ -93,14 +96,14 @@ async def test_verified_unknown_or_deleted_is_an_error_not_an_email_fallback(cus
 async def test_verified_id_must_look_like_a_customer_id(bad: object) -> None:
     gateway = FakeGateway()
     with pytest.raises(InvalidInputError):
-        await resolve_customer(gateway.typed, _ticket(custom_data={"customerId": bad}))
+        await _resolve(gateway, _ticket(custom_data={"customerId": bad}))
     assert gateway.calls == []
 
 
 async def test_email_lookup_tries_the_lowercased_form_and_merges() -> None:
     gateway = FakeGateway()
     gateway.add_customer(d.customer("cus_lower", email="dana.case@example.test"))
-    resolved = await resolve_customer(gateway.typed, _ticket(requester_email=" Dana.Case@Example.TEST "))
+    resolved = await _resolve(gateway, _ticket(requester_email=" Dana.Case@Example.TEST "))
     assert resolved is not None
     assert (resolved.id, resolved.verified, resolved.matched_by) == ("cus_lower", False, "email")
     assert [args for name, args in gateway.calls if name == "customers_with_email"] == [
@@ -111,7 +114,7 @@ async def test_email_lookup_tries_the_lowercased_form_and_merges() -> None:
 
 async def test_email_lookup_queries_once_when_already_lowercase() -> None:
     gateway = FakeGateway()
-    assert await resolve_customer(gateway.typed, _ticket(requester_email="nobody@example.test")) is None
+    assert await _resolve(gateway, _ticket(requester_email="nobody@example.test")) is None
     assert [name for name, _ in gateway.calls] == ["customers_with_email"]
 
 
@@ -122,14 +125,14 @@ async def test_several_matches_rank_and_list_alternatives() -> None:
     gateway.add_customer(d.customer("cus_paid", email="pat@example.test", name="Pat Paid"))
     gateway.add_subscription(d.subscription("sub_1", customer="cus_sub"))
     gateway.add_payment(d.payment_intent("pi_1", customer="cus_paid"))
-    resolved = await resolve_customer(gateway.typed, _ticket(requester_email="Pat@example.test"))
+    resolved = await _resolve(gateway, _ticket(requester_email="Pat@example.test"))
     assert resolved is not None
     assert resolved.id == "cus_sub"
     assert [c.id for c in resolved.alternatives] == ["cus_paid", "cus_new"]
     assert resolved.alternatives[0].label.startswith("Pat Paid · pat@example.test · created")
     assert resolved.alternatives[0].description == "no live subscription · last payment 2024-02-01"
 
-    switched = await resolve_customer(gateway.typed, _ticket(requester_email="Pat@example.test", selection="cus_new"))
+    switched = await _resolve(gateway, _ticket(requester_email="Pat@example.test", selection="cus_new"))
     assert switched is not None
     assert switched.id == "cus_new"
     assert not switched.verified
@@ -141,9 +144,7 @@ async def test_selection_outside_the_matches_is_never_looked_up() -> None:
     gateway.add_customer(d.customer("cus_a", email="pat@example.test"))
     gateway.add_customer(d.customer("cus_b", email="pat@example.test"))
     gateway.add_customer(d.customer("cus_victim", email="victim@example.test"))
-    resolved = await resolve_customer(
-        gateway.typed, _ticket(requester_email="pat@example.test", selection="cus_victim")
-    )
+    resolved = await _resolve(gateway, _ticket(requester_email="pat@example.test", selection="cus_victim"))
     assert resolved is not None
     assert resolved.id in {"cus_a", "cus_b"}
     assert all("cus_victim" not in args for _, args in gateway.calls)
@@ -155,21 +156,21 @@ async def test_a_canceled_subscription_does_not_count_as_live() -> None:
     gateway.add_customer(d.customer("cus_active", email="pat@example.test"))
     gateway.add_subscription(d.subscription("sub_c", customer="cus_canceled", status="canceled"))
     gateway.add_subscription(d.subscription("sub_a", customer="cus_active", status="past_due"))
-    resolved = await resolve_customer(gateway.typed, _ticket(requester_email="pat@example.test"))
+    resolved = await _resolve(gateway, _ticket(requester_email="pat@example.test"))
     assert resolved is not None
     assert resolved.id == "cus_active"
 
 
 async def test_ranking_without_permissions_still_resolves() -> None:
-    gateway = FakeGateway(denied={"subscriptions", "latest_payment_created"})
+    gateway = FakeGateway(denied={"subscriptions", "payment_intents"})
     gateway.add_customer(d.customer("cus_old", email="pat@example.test"))
     gateway.add_customer(d.customer("cus_new", email="pat@example.test", created=d.MAR_1_2024))
-    resolved = await resolve_customer(gateway.typed, _ticket(requester_email="pat@example.test"))
+    resolved = await _resolve(gateway, _ticket(requester_email="pat@example.test"))
     assert resolved is not None
     assert resolved.id == "cus_new"
 
 
 async def test_no_email_no_custom_data_is_no_match() -> None:
     gateway = FakeGateway()
-    assert await resolve_customer(gateway.typed, _ticket()) is None
+    assert await _resolve(gateway, _ticket()) is None
     assert gateway.calls == []
