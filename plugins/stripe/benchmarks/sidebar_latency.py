@@ -147,21 +147,23 @@ def cold_renders(
     return times, requests, by_endpoint
 
 
-async def concurrent_slow_sidebars(base_url: str, token: str) -> float:
+async def concurrent_slow_sidebars(base_url: str, token: str) -> tuple[float, int]:
+    """Seconds for 100 sidebars at once (a fresh client: new connections, as 100 agents'
+    browsers would open), and how many of them failed."""
     limits = httpx.Limits(max_connections=SLOW_TICKETS + 10, max_keepalive_connections=SLOW_TICKETS + 10)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=120) as client:
 
-        async def sidebar(number: int) -> None:
-            response = await client.get(f"/api/v1/tickets/S-{number}/sidebar", params={"fresh": "true"})
-            response.raise_for_status()
-            if response.json()["panels"][0]["status"] != "ok":
-                raise RuntimeError(f"slow sidebar S-{number}: {response.json()}")
+        async def sidebar(number: int) -> bool:
+            try:
+                response = await client.get(f"/api/v1/tickets/S-{number}/sidebar", params={"fresh": "true"})
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200 and response.json()["panels"][0]["status"] == "ok"
 
-        await asyncio.gather(*(sidebar(n) for n in range(SLOW_TICKETS)))  # connections opened and warm
         started = time.perf_counter()
-        await asyncio.gather(*(sidebar(n) for n in range(SLOW_TICKETS)))
-        return time.perf_counter() - started
+        succeeded = await asyncio.gather(*(sidebar(n) for n in range(SLOW_TICKETS)))
+        return time.perf_counter() - started, succeeded.count(False)
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, bool]:
@@ -199,6 +201,7 @@ def main() -> None:
                 unverified, unverified_requests, unverified_endpoints = cold_renders(
                     client, emulator, f"/api/v1/tickets/{UNVERIFIED_TICKET}/sidebar", renders
                 )
+            asyncio.run(concurrent_slow_sidebars(base_url, slow_token))  # warm-up
             slow_runs = [asyncio.run(concurrent_slow_sidebars(base_url, slow_token)) for _ in range(3)]
             rss = rss_mib(server.pid)
         finally:
@@ -218,7 +221,8 @@ def main() -> None:
         "stripe_endpoints_cold_verified": verified_endpoints,
         "stripe_endpoints_cold_unverified": unverified_endpoints,
         "host_ms_per_render": round(verified_ms - math.floor(verified_ms / latency) * latency, 1),
-        "slow_plugin_100_concurrent_s": round(statistics.median(slow_runs), 2),
+        "slow_plugin_100_concurrent_s": round(statistics.median(seconds for seconds, _ in slow_runs), 2),
+        "slow_plugin_100_concurrent_failures": sum(failed for _, failed in slow_runs),
         "worker_rss_mib": round(rss, 1),
     }
     results["meets_goals"] = verdicts(results)

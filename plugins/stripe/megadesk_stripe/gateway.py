@@ -15,6 +15,7 @@ from stripe.params import ProductListParams
 from megadesk_stripe import permissions as perm
 from megadesk_stripe.errors import stripe_errors, translate
 from megadesk_stripe.permissions import Permission
+from megadesk_stripe.records import PaymentRecord, payment_record
 
 _MATCH_LIMIT = 10
 _PRODUCT_PAGES = 10
@@ -24,6 +25,7 @@ class StripeGateway:
     """Stripe calls made with one tenant's client."""
 
     def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
         self._v1 = client.v1
 
     # Customers
@@ -83,13 +85,16 @@ class StripeGateway:
 
     # Payments
 
-    async def payment_intents(self, customer_id: str, limit: int) -> list[stripe.PaymentIntent]:
-        """The customer's latest payment intents, each with its latest charge (refund state)."""
+    async def payment_intents(self, customer_id: str, limit: int) -> list[PaymentRecord]:
+        """The customer's latest payments, each with its latest charge (refund state).
+
+        Read as JSON, not as stripe-python objects: see :func:`~megadesk_stripe.records.payment_record`.
+        """
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
-            page = await self._v1.payment_intents.list_async(
-                {"customer": customer_id, "limit": limit, "expand": ["data.latest_charge"]}
+            response = await self._client.raw_request_async(
+                "get", "/v1/payment_intents", customer=customer_id, limit=limit, expand=["data.latest_charge"]
             )
-        return list(page.data)
+        return [payment_record(intent) for intent in response.data["data"]]
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         with stripe_errors(perm.PAYMENT_INTENTS_READ):

@@ -23,7 +23,6 @@ from megadesk_stripe.records import (
     SubscriptionRecord,
     customer_record,
     is_deleted,
-    payment_record,
     product_ids,
     subscription_record,
 )
@@ -158,7 +157,7 @@ async def load_panel(
         test_mode=test_mode,
         payment_history_limit=payment_history_limit,
         subscriptions=[subscription_record(s, names) for s in subs] if subs is not None else None,
-        payments=[payment_record(p) for p in payments] if payments is not None else None,
+        payments=payments,
         unavailable=with_dependents(unavailable),
         selection=selection,
     )

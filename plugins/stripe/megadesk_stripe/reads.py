@@ -22,6 +22,7 @@ import stripe
 from megadesk_core.memo import RenderMemo
 from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.records import PaymentRecord
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class StripeReads:
     async def subscriptions(self, customer_id: str) -> list[stripe.Subscription]:
         return await self._memo.get(_subscriptions_key(customer_id), lambda: self.gateway.subscriptions(customer_id))
 
-    async def payments(self, customer_id: str, limit: int) -> list[stripe.PaymentIntent]:
+    async def payments(self, customer_id: str, limit: int) -> list[PaymentRecord]:
         return await self._memo.get(
             _payments_key(customer_id, limit), lambda: self.gateway.payment_intents(customer_id, limit)
         )

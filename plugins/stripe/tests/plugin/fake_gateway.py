@@ -15,6 +15,7 @@ from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
+from megadesk_stripe.records import PaymentRecord, payment_record
 
 from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
 from megadesk_core.memo import RenderMemo
@@ -78,10 +79,10 @@ class FakeGateway:
         self._call("product_names")
         return dict(self.products)
 
-    async def payment_intents(self, customer_id: str, limit: int) -> list[stripe.PaymentIntent]:
+    async def payment_intents(self, customer_id: str, limit: int) -> list[PaymentRecord]:
         self._call("payment_intents", customer_id, limit)
         pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
-        return [d.to_payment_intent(p) for p in pis[:limit]]
+        return [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         self._call("retrieve_payment_intent", payment_intent_id)
