@@ -204,8 +204,9 @@ class _PaymentIntentFields(BaseModel):
 
 
 def payment_record(intent: stripe.PaymentIntent | Mapping[str, Any]) -> PaymentRecord:
-    """A payment from a PaymentIntent: a ``stripe.PaymentIntent`` or the JSON of one. The panel reads its list as JSON: building stripe-python objects for ten payment
-    intents with their charges cost more CPU than the rest of a render together."""
+    """A payment from a PaymentIntent: a ``stripe.PaymentIntent`` or the JSON of one. The panel
+    reads its list as JSON: building stripe-python objects for ten payment intents with their
+    charges cost more CPU than the rest of a render together."""
     data = intent.to_dict() if isinstance(intent, stripe.StripeObject) else intent
     fields = _PaymentIntentFields.model_validate(data)
     # Refund state is only known when latest_charge was expanded; the gateway always expands it.
