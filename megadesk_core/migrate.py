@@ -36,6 +36,11 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every migration this release ships (a revision outside it was written by a newer release)."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 def database_revision(database_url: str) -> str | None:
     """The migration the database is at; ``None`` for a database never migrated."""
     engine = make_sync_engine(database_url)

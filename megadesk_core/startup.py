@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from megadesk_core.db.engine import make_sync_engine
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary
 from megadesk_core.keyring import KeyConfigurationError, KeyRing, SecretDecryptionError
-from megadesk_core.migrate import alembic_config, database_revision, head_revision, upgrade_database
+from megadesk_core.migrate import database_revision, head_revision, known_revisions, upgrade_database
 from megadesk_core.plugins import IntegrationRegistry, PluginConfigurationError, load_integrations
 from megadesk_core.settings import Settings
 
@@ -50,8 +50,9 @@ def verify_keyring(database_url: str, keyring: KeyRing) -> None:
 
 
 def require_migrated_schema(database_url: str) -> None:
-    """Without migrations on start-up (several workers, or a database URL), the schema must
-    already be this release's: a clear refusal instead of "no such table" on the first request."""
+    """Without migrations on start-up (MEGADESK_AUTO_MIGRATE=false, and in every worker of
+    'megadesk serve --workers'), the schema must already be this release's: a clear refusal
+    instead of "no such table" on the first request."""
     current, head = database_revision(database_url), head_revision()
     if current == head:
         return
@@ -60,10 +61,7 @@ def require_migrated_schema(database_url: str) -> None:
             "the database has no Megadesk tables yet: run 'megadesk init' (embedded default) or "
             "'megadesk migrate' (your own database), then start again"
         )
-    from alembic.script import ScriptDirectory
-
-    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if current in known:
+    if current in known_revisions():
         raise StartupError(
             f"the database is at migration {current}, this release needs {head}: run 'megadesk migrate', "
             "then start again"
