@@ -142,6 +142,16 @@ def test_init_then_serve_a_sidebar(operator_env):
         app.stop()
 
 
+def test_init_never_replaces_a_key_file_it_cannot_read(operator_env):
+    key_file = Path(operator_env["MEGADESK_DATA_DIR"]) / "encryption.keys"
+    key_file.parent.mkdir()
+    key_file.write_text("not a key\n")
+    result = invoke(operator_env, "init")
+    assert result.exit_code == 1
+    assert "each key must look like 'key_id:base64'" in result.output
+    assert key_file.read_text() == "not a key\n"
+
+
 def test_without_migrations_on_start_up_an_unmigrated_database_is_a_clear_error(operator_env):
     env = {**operator_env, "MEGADESK_AUTO_MIGRATE": "false", "MEGADESK_ENCRYPTION_KEYS": generate_key_entry("k1")}
     result = invoke(env, "serve")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 import types
 import uuid
 from importlib.metadata import EntryPoint
@@ -14,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from pydantic import BaseModel
 
 from megadesk_core import hookimpl, plugins
+from megadesk_core.api.health import CHECK_TIMEOUT_SECONDS
 from megadesk_core.app import create_app
 from megadesk_core.types import IntegrationManifest
 
@@ -81,6 +83,19 @@ async def test_unreachable_redis_makes_the_host_unavailable(megadesk_settings):
     assert body["status"] == "unavailable"
     assert body["checks"]["redis"] == "unreachable"
     assert body["checks"]["database"] == "ok"
+
+
+async def test_a_redis_that_never_answers_is_unreachable_within_the_deadline(megadesk_settings):
+    with socket.socket() as silent:  # accepts connections (the kernel does), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings = sample_only(megadesk_settings, redis_url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        app = create_app(settings)
+        started = time.monotonic()
+        status, body = await readyz(app)
+        elapsed = time.monotonic() - started
+    assert (status, body["checks"]["redis"]) == (503, "unreachable")
+    assert elapsed < CHECK_TIMEOUT_SECONDS + 1.5
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
