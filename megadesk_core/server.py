@@ -6,8 +6,8 @@ binds the socket and starts each worker in a fresh interpreter that imports
 environment (and ``.env``). Before that, this process runs the start-up checks once (a problem
 is reported once, not by every worker) and the migrations once; the workers are started with
 ``MEGADESK_AUTO_MIGRATE=false``, so they never race each other over the schema (they check it
-is current instead). Several workers need Redis: without it, each would keep its own view of
-what must be shared (the panel cache and its invalidations).
+is current instead). Several workers need Redis: what the processes must share (today the
+panel cache and its invalidations) lives there, never in one process's memory.
 """
 
 from __future__ import annotations
@@ -35,9 +35,8 @@ def app_from_environment() -> Litestar:
 def check_workers(settings: Settings, workers: int) -> None:
     if workers > 1 and not settings.redis_url:
         raise StartupError(
-            f"{workers} workers need Redis, which the processes share (the panel cache and its "
-            "invalidations): set MEGADESK_REDIS_URL, e.g. redis://127.0.0.1:6379/0, or serve with "
-            "--workers 1 (MEGADESK_WORKERS=1)"
+            f"{workers} workers need Redis, where the processes share their panel cache: set "
+            "MEGADESK_REDIS_URL, e.g. redis://127.0.0.1:6379/0, or serve with --workers 1 (MEGADESK_WORKERS=1)"
         )
 
 

@@ -203,10 +203,13 @@ def test_several_workers_migrate_once_and_build_their_settings_from_the_environm
 def test_several_worker_processes_serve(operator_env):
     import redis
 
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        client.ping()
     except redis.RedisError:
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
+    finally:
+        client.close()
     env = {**operator_env, "MEGADESK_REDIS_URL": REDIS_URL}
     assert invoke(env, "init").exit_code == 0
     app = Server(env, "--workers", "2")
