@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.logging.config import LoggingConfig
@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from megadesk_core.api.admin import AdminController
 from megadesk_core.api.agent import IntegrationActionsController, TicketController
 from megadesk_core.api.dependencies import DEPENDENCIES
+from megadesk_core.api.health import ReadinessProbe, health, readiness
 from megadesk_core.api.preview import preview_router
 from megadesk_core.api.problems import EXCEPTION_HANDLERS
 from megadesk_core.api.schemas import WhoAmI
@@ -31,11 +32,6 @@ from megadesk_core.startup import prepare
 
 API_VERSION = "1.0.0"
 QUIET_LOGGERS = ("httpx", "httpcore", "stripe", "urllib3")
-
-
-@get("/healthz", operation_id="health", tags=["meta"], sync_to_thread=False)
-def health() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 @get("/api/v1/schema/panel", operation_id="panelJsonSchema", tags=["meta"], sync_to_thread=False)
@@ -65,6 +61,9 @@ def create_app(
     database = Database.for_settings(settings)
     panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds)
     host = HostState(settings=settings, database=database, registry=registry, keyring=keyring, panel_cache=panel_cache)
+    readiness_probe = ReadinessProbe(
+        database, registry, redis_url=settings.redis_url, required_plugins=settings.plugins_required
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -73,16 +72,21 @@ def create_app(
         finally:
             await host.registry.shutdown()
             await panel_cache.close()
+            await readiness_probe.close()
             await database.dispose()
 
     return Litestar(
         route_handlers=[
             health,
+            readiness,
             panel_schema,
-            who_am_i,
-            AdminController,
-            TicketController,
-            IntegrationActionsController,
+            # Declared where it is enforced, so the OpenAPI document shows the public routes
+            # (probes, schemas) without a security requirement.
+            Router(
+                path="/",
+                route_handlers=[who_am_i, AdminController, TicketController, IntegrationActionsController],
+                security=[{"bearer": []}],
+            ),
             preview_router,
             *(extra_route_handlers or []),
         ],
@@ -96,7 +100,7 @@ def create_app(
             loggers={name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS},
             log_exceptions="never",  # the problem handlers log what is unexpected (5xx)
         ),
-        state=State({"host": host}),
+        state=State({"host": host, "readiness": readiness_probe}),
         openapi_config=OpenAPIConfig(
             title="Megadesk Integrations",
             version=API_VERSION,
@@ -104,6 +108,5 @@ def create_app(
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
             ),
-            security=[{"bearer": []}],
         ),
     )

@@ -1,4 +1,4 @@
-"""The ``megadesk`` command: serve, migrate, tenants and tokens, integrations, keys, demo."""
+"""The ``megadesk`` command: init, serve, migrate, tenants and tokens, integrations, keys, idempotency."""
 
 from __future__ import annotations
 
@@ -63,18 +63,49 @@ def main(log_level: str | None) -> None:
 
 
 @main.command()
+@click.option("--tenant", default=None, help="Also create this tenant (its slug) and print an admin token once.")
+@click.option("--tenant-name", default=None, help="The new tenant's display name (default: the slug).")
+@_fail_on_startup_errors
+def init(tenant: str | None, tenant_name: str | None) -> None:
+    """Set up a data directory: key file, database, optionally the first tenant.
+
+    Safe to run again: it keeps what exists (it never replaces a key file) and says so.
+    """
+    from megadesk_core.bootstrap import initialise
+    from megadesk_core.services.tenants import TenantError
+
+    try:
+        token = initialise(_settings(), click.echo, tenant=tenant, tenant_name=tenant_name)
+    except TenantError as exc:
+        raise click.ClickException(f"{exc}; run 'megadesk init --tenant <slug>' again with another slug") from exc
+    if token is not None:
+        click.echo(f"admin token of {tenant} (shown only now; store it where the Megadesk backend reads it):")
+        click.echo(token)
+        click.echo(f"agents need their own: megadesk tokens create --tenant {tenant} --role agent --name <who>")
+    click.echo("ready: start the server with 'megadesk serve'")
+
+
+@main.command()
 @click.option("--host", default=None, help="Interface to bind (default MEGADESK_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default MEGADESK_PORT).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes to serve with (default MEGADESK_WORKERS, 1); more than one needs MEGADESK_REDIS_URL.",
+)
 @_fail_on_startup_errors
-def serve(host: str | None, port: int | None) -> None:
-    """Run the API server."""
-    import uvicorn
-
-    from megadesk_core.app import create_app
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the API server (set the data directory up first with 'megadesk init')."""
+    from megadesk_core.server import serve as run_server
 
     settings = _settings()
-    app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+    run_server(
+        settings,
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        workers=workers or settings.workers,
+    )
 
 
 @main.command()

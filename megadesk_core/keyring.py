@@ -106,9 +106,9 @@ class KeyRing:
         path = settings.encryption_keys_file or settings.data_dir / DEFAULT_KEY_FILE_NAME
         if not path.is_file():
             raise KeyConfigurationError(
-                "no encryption key configured: set MEGADESK_ENCRYPTION_KEYS or "
-                f"MEGADESK_ENCRYPTION_KEYS_FILE (looked for {path}); create one with "
-                "'megadesk keys generate' (or run 'megadesk demo', which makes one for the embedded default)"
+                f"no encryption key configured (looked for {path.resolve()}): run 'megadesk init', which creates "
+                "the key file and the database, or set MEGADESK_ENCRYPTION_KEYS or MEGADESK_ENCRYPTION_KEYS_FILE "
+                "to a key ring made with 'megadesk keys generate'"
             )
         return cls.from_text(path.read_text(encoding="utf-8"), str(path))
 

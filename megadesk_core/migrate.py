@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from megadesk_core.db.engine import make_sync_engine
 
@@ -25,6 +27,26 @@ def upgrade_database(database_url: str, revision: str = "head") -> None:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest migration this release ships."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every migration this release ships (a revision outside it was written by a newer release)."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def database_revision(database_url: str) -> str | None:
+    """The migration the database is at; ``None`` for a database never migrated."""
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
 

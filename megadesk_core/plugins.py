@@ -114,7 +114,11 @@ async def _resolved(value: Any) -> Any:
     return value
 
 
-def _load_entry_points(pm: pluggy.PluginManager, allow: frozenset[str] | None, block: frozenset[str]) -> dict[str, str]:
+def _load_entry_points(
+    pm: pluggy.PluginManager, allow: frozenset[str] | None, block: frozenset[str], refused: dict[str, str]
+) -> dict[str, str]:
+    """Register the allowed entry points; returns their sources, fills ``refused`` with the reasons
+    of those that failed (readiness and ``megadesk integrations list`` report them)."""
     sources: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in block or (allow is not None and ep.name not in allow):
@@ -125,14 +129,16 @@ def _load_entry_points(pm: pluggy.PluginManager, allow: frozenset[str] | None, b
             continue
         try:
             plugin = ep.load()
-        except Exception:
+        except Exception as exc:
             # A broken third-party plugin must not take the help desk down with it.
             log.exception("plugin %s (%s) failed to import and is skipped", ep.name, ep.value)
+            refused[ep.name] = f"plugin {ep.name} failed to import: {type(exc).__name__}: {exc}"
             continue
         try:
             pm.register(plugin, name=ep.name)
         except pluggy.PluginValidationError as exc:
             log.error("plugin %s (%s) is refused: %s", ep.name, ep.value, exc)
+            refused[ep.name] = f"plugin {ep.name} was refused: {exc}"
             continue
         dist = ep.dist.name if ep.dist is not None else "unknown distribution"
         sources[ep.name] = f"entry point {ep.name} = {ep.value} ({dist})"
@@ -205,7 +211,8 @@ def load_integrations(
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     allowed = frozenset(allow) if allow is not None else None
-    sources = _load_entry_points(pm, allowed, frozenset(block)) if load_entry_points else {}
+    refused: dict[str, str] = {}
+    sources = _load_entry_points(pm, allowed, frozenset(block), refused) if load_entry_points else {}
     for plugin in extra_plugins:
         try:
             name = pm.register(plugin)
@@ -218,7 +225,7 @@ def load_integrations(
     except pluggy.PluginValidationError as exc:
         raise PluginConfigurationError(f"plugin {exc.plugin!r}: {exc}") from exc
 
-    registry = IntegrationRegistry(plugin_manager=pm)
+    registry = IntegrationRegistry(plugin_manager=pm, rejected=refused)
     options = plugin_options or {}
     for plugin_name, plugin in list(pm.list_name_plugin()):
         if plugin is None:

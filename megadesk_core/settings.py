@@ -86,3 +86,20 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'megadesk.sqlite3').resolve()}"
+
+    # Running several processes, and readiness (docs/operations.md).
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes 'megadesk serve' starts (uvicorn workers); more than one needs redis_url.",
+    )
+    plugins_required: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated entry-point names this host must serve: /readyz is 503 while one is not loaded.",
+    )
+
+    @field_validator("plugins_required", mode="before")
+    @classmethod
+    def _split_required_names(cls, value: object) -> object:
+        return _split_names(value)

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from megadesk_core.db.engine import make_sync_engine
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary
 from megadesk_core.keyring import KeyConfigurationError, KeyRing, SecretDecryptionError
-from megadesk_core.migrate import upgrade_database
+from megadesk_core.migrate import database_revision, head_revision, known_revisions, upgrade_database
 from megadesk_core.plugins import IntegrationRegistry, PluginConfigurationError, load_integrations
 from megadesk_core.settings import Settings
 
@@ -49,6 +49,27 @@ def verify_keyring(database_url: str, keyring: KeyRing) -> None:
                 raise StartupError(str(exc)) from exc
 
 
+def require_migrated_schema(database_url: str) -> None:
+    """Without migrations on start-up (MEGADESK_AUTO_MIGRATE=false, and in every worker of
+    'megadesk serve --workers'), the schema must already be this release's: a clear refusal
+    instead of "no such table" on the first request."""
+    current, head = database_revision(database_url), head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise StartupError(
+            "the database has no Megadesk tables yet: run 'megadesk init' (embedded default) or "
+            "'megadesk migrate' (your own database), then start again"
+        )
+    if current in known_revisions():
+        raise StartupError(
+            f"the database is at migration {current}, this release needs {head}: run 'megadesk migrate', "
+            "then start again"
+        )
+    # Migrated by a newer release (a rolling deploy in progress): start, and say so.
+    log.warning("the database is at migration %s, newer than this release's %s", current, head)
+
+
 def load_keyring(settings: Settings) -> KeyRing:
     try:
         return KeyRing.from_settings(settings)
@@ -78,5 +99,7 @@ def prepare(
     url = settings.resolved_database_url()
     if settings.migrate_on_startup():
         upgrade_database(url)
+    else:
+        require_migrated_schema(url)
     verify_keyring(url, keyring)
     return keyring, registry or load_registry(settings)

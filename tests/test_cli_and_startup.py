@@ -42,6 +42,7 @@ def invoke(env, *args, input=None):
 def test_help_on_every_command(cli_env):
     for args in [
         [],
+        ["init"],
         ["serve"],
         ["migrate"],
         ["tenants", "create"],

@@ -41,6 +41,7 @@ def test_a_plugin_that_fails_to_import_is_logged_and_skipped(fake_entry_points, 
         registry = load_integrations()
     assert list(registry.integrations) == ["sample"]
     assert "plugin broken (megadesk_no_such_module.plugin) failed to import and is skipped" in caplog.text
+    assert registry.rejected["broken"].startswith("plugin broken failed to import: ModuleNotFoundError")
 
 
 def test_allow_and_block_lists(fake_entry_points):
