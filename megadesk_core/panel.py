@@ -154,11 +154,14 @@ class Panel(_Frozen):
 
     ``verified`` is ``False`` when the record shown was matched by something uncertain (an
     email); Megadesk then shows a *not verified* label. ``None`` means "nothing to verify".
+    ``verification_note`` is the plugin's reason, added to that label (e.g. "2 Stripe customers
+    share this email"): the host owns the label, so a plugin adds no notice of its own.
     """
 
     title: str
     blocks: list[Block] = Field(default_factory=list)
     verified: bool | None = None
+    verification_note: str | None = None
     status: Literal["ok", "empty"] = "ok"
 
 
@@ -175,6 +178,8 @@ class SidebarPanel(_Frozen):
     title: str
     status: Literal["ok", "empty", "error"]
     verified: bool | None = None
+    verification_note: str | None = None
+    """The plugin's reason for the *not verified* label; only set when ``verified`` is ``False``."""
     blocks: list[Block] = Field(default_factory=list)
     error: PanelError | None = None
 

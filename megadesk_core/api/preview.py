@@ -3,9 +3,10 @@
 ``GET /preview`` serves a static page; its scripts (``/preview/static/``, from
 ``megadesk_core/static/``) call the agent API with a bearer token the agent pastes or passes in
 the URL fragment (``/preview#token=mdk_...``), which browsers never send to the server. The
-page draws panels from the generic block schema only, so a new integration needs no new UI
-code. Panel text comes from plugins and customers: the scripts build the DOM with
-``textContent`` only, and the policy below forbids inline script, so injected markup is inert.
+page draws panels with ``sidebar-renderer.js``, the renderer Megadesk embeds (docs/renderer.md),
+from the generic block schema only, so a new integration needs no new UI code. Panel text comes
+from plugins and customers: the scripts build the DOM with ``textContent`` only, and the policy
+below forbids inline script, so injected markup is inert.
 """
 
 from __future__ import annotations

@@ -58,13 +58,16 @@ async def render_panel(
         customer = await resolve(registry, integration.name, context, ticket)
     result = await registry.call(integration.name, "sidebar_panel", context=context, ticket=ticket, customer=customer)
     panel = result if isinstance(result, Panel) else Panel.model_validate(result)
+    # The host, not the plugin's panel, says whether the match is verified: it is what the
+    # host enforces on actions, and a plugin that forgets the flag must not hide the label.
+    verified = customer.verified if customer is not None else panel.verified
     return SidebarPanel(
         integration=integration.name,
         title=panel.title,
         status=panel.status,
-        # The host, not the plugin's panel, says whether the match is verified: it is what the
-        # host enforces on actions, and a plugin that forgets the flag must not hide the label.
-        verified=customer.verified if customer is not None else panel.verified,
+        verified=verified,
+        # The note explains the label, so it goes with the label and never without it.
+        verification_note=panel.verification_note if verified is False else None,
         blocks=panel.blocks,
     )
 

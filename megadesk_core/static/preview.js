@@ -1,9 +1,16 @@
 // The sidebar preview page: token handling, the ticket list, the sidebar and its actions.
+// It draws the sidebar with sidebar-renderer.js, exactly as Megadesk's front end embeds it.
 
 import { ApiError, createApi, seg } from "./preview-api.js";
-import { openActionDialog } from "./preview-dialog.js";
-import { clear, el } from "./preview-dom.js";
-import { renderPanel } from "./preview-panel.js";
+import { clear, el } from "./renderer-dom.js";
+import {
+  applyActionDeclarations,
+  openActionDialog,
+  renderSidebar,
+  replacePanel,
+  setPanelBusy,
+  showPanelMessage,
+} from "./sidebar-renderer.js";
 
 const TOKEN_KEY = "megadesk.preview.token";
 
@@ -163,11 +170,8 @@ async function loadSidebar() {
   try {
     const sidebar = await api.get(`/api/v1/tickets/${seg(ticketId)}/sidebar${query ? `?${query}` : ""}`);
     if (generation !== state.generation) return;
-    clear(panels);
-    if (!sidebar.panels.length) {
-      panels.append(el("p", { className: "placeholder", text: "No integration is enabled for this tenant." }));
-    }
-    for (const panel of sidebar.panels) panels.append(drawPanel(panel));
+    renderSidebar(panels, sidebar, handlers);
+    for (const panel of sidebar.panels) markDangerousButtons(panel);
   } catch (error) {
     if (generation !== state.generation) return;
     clear(panels).append(el("div", { className: "notice notice--danger", attrs: { role: "alert" } }, el("strong", { text: error.detail })));
@@ -178,31 +182,22 @@ async function loadSidebar() {
 
 const handlers = {
   onAction: runAction,
-  onChoose: (panel, value) => {
+  onSelect: (panel, value) => {
     state.selections.set(panel.integration, value);
     reloadPanel(panel);
   },
   onReload: (panel) => reloadPanel(panel),
 };
 
-/** Render a panel, replacing its card if one is on screen, keeping a result message if given. */
-function drawPanel(panel, flash) {
-  const card = renderPanel(panel, handlers);
-  if (flash) card.querySelector(".panel__flash").append(flash);
-  const current = cardOf(panel.integration);
-  if (current) current.replaceWith(card);
-  markDangerousButtons(panel, card);
-  return card;
-}
-
-function cardOf(integration) {
-  return [...document.querySelectorAll("#panels .panel")].find((c) => c.dataset.integration === integration) || null;
+/** Draw a panel in place of its card, with a result message if given. */
+function drawPanel(panel, message) {
+  replacePanel($("panels"), panel, { message });
+  markDangerousButtons(panel);
 }
 
 async function reloadPanel(panel) {
   const generation = state.generation;
-  const card = cardOf(panel.integration);
-  if (card) card.setAttribute("aria-busy", "true");
+  setPanelBusy($("panels"), panel.integration, true);
   try {
     const fresh = await api.get(`/api/v1/tickets/${seg(state.ticketId)}/panels/${seg(panel.integration)}`, {
       select: state.selections.get(panel.integration),
@@ -210,26 +205,9 @@ async function reloadPanel(panel) {
     if (generation === state.generation) drawPanel(fresh);
   } catch (error) {
     if (generation !== state.generation) return;
-    if (card) {
-      card.removeAttribute("aria-busy");
-      showFlash(card, "danger", error.detail);
-    }
+    setPanelBusy($("panels"), panel.integration, false);
+    showPanelMessage($("panels"), panel.integration, { tone: "danger", text: error.detail });
   }
-}
-
-function showFlash(card, tone, message, details) {
-  const flash = card.querySelector(".panel__flash");
-  flash.replaceChildren(flashMessage(tone, message, details));
-}
-
-function flashMessage(tone, message, details = []) {
-  const node = el(
-    "div",
-    { className: `flash flash--${tone}`, attrs: { role: tone === "danger" ? "alert" : "status" } },
-    el("div", { className: "flash__body" }, el("strong", { className: "flash__message", text: message }), details.length ? el("p", { className: "flash__details" }, details.join(" · ")) : null),
-  );
-  node.append(el("button", { type: "button", className: "icon-button", text: "Dismiss", on: { click: () => node.remove() } }));
-  return node;
 }
 
 // --- actions -------------------------------------------------------------------------------
@@ -244,37 +222,39 @@ function declarationsOf(integration) {
 }
 
 /** Give the buttons of dangerous actions their colour once the declarations are known. */
-async function markDangerousButtons(panel, card) {
-  if (!card.querySelector(".action-button")) return;
+async function markDangerousButtons(panel) {
+  if (!panelHasActions(panel)) return;
   try {
-    const declared = await declarationsOf(panel.integration);
-    for (const button of card.querySelectorAll(".action-button")) {
-      const declaration = declared.find((d) => d.name === button.dataset.action);
-      button.classList.toggle("action-button--danger", Boolean(declaration && declaration.danger));
-      if (declaration && declaration.description) button.title = declaration.description;
-    }
+    applyActionDeclarations($("panels"), panel.integration, await declarationsOf(panel.integration));
   } catch {
     // The click says what went wrong.
   }
 }
 
+function panelHasActions(panel) {
+  return (panel.blocks || []).some(
+    (b) => (b.buttons || []).length > 0 || (b.rows || []).some((r) => (r.actions || []).length > 0),
+  );
+}
+
 async function runAction(panel, button, buttonElement) {
   const ticketId = state.ticketId;
-  const card = buttonElement.closest(".panel");
+  const fail = (text) => showPanelMessage($("panels"), panel.integration, { tone: "danger", text });
   let declaration;
   try {
     const declared = await declarationsOf(panel.integration);
     declaration = declared.find((d) => d.name === button.action);
   } catch (error) {
-    showFlash(card, "danger", error.detail);
+    fail(error.detail);
     return;
   }
   if (!declaration) {
-    showFlash(card, "danger", `${panel.title} does not offer the action "${button.action}" (any more). Reload the panel.`);
+    fail(`${panel.title} does not offer the action "${button.action}" (any more). Reload the panel.`);
     return;
   }
   const select = state.selections.get(panel.integration);
   openActionDialog({
+    opener: buttonElement,
     panel,
     button,
     declaration,
@@ -290,9 +270,9 @@ async function runAction(panel, button, buttonElement) {
       if (result.reference) details.push(`Reference ${result.reference}`);
       for (const [key, value] of Object.entries(result.details || {})) details.push(`${key}: ${value}`);
       if (replayed) details.push("already done earlier: this is the stored result");
-      const message = result.message || `${declaration.title}: done.`;
-      if (data.panel) drawPanel(data.panel, flashMessage("success", message, details));
-      else showFlash(card, "success", message, details);
+      const message = { tone: "success", text: result.message || `${declaration.title}: done.`, details };
+      if (data.panel) drawPanel(data.panel, message);
+      else showPanelMessage($("panels"), panel.integration, message);
     },
   });
 }

@@ -9,7 +9,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +21,9 @@ from megadesk_core.api.state import HostState
 from megadesk_core.keyring import generate_key_entry
 from megadesk_core.services.tenants import Role, create_tenant, create_token
 from megadesk_core.settings import Settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 T = TypeVar("T")
 
@@ -154,3 +157,14 @@ def create_live_tenant(server: LiveServer, app: Litestar, slug: str) -> LiveTena
 
     admin, agent = server.run(make())
     return LiveTenant(server, slug, admin, agent)
+
+
+def show_ticket(page: Page, tenant: LiveTenant, ticket_id: str, panels: int) -> None:
+    """Open the preview on ``ticket_id`` and wait for its sidebar. Once the page is loaded only
+    the fragment changes, so the page stays: wait for this ticket's panels, not the last one's."""
+    from playwright.sync_api import expect
+
+    page.goto(tenant.preview_url(ticket_id))
+    expect(page.locator(".ticket-header__id")).to_have_text(f"Ticket {ticket_id}")
+    expect(page.locator("#panels")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#panels .panel")).to_have_count(panels)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,10 +115,10 @@ def browser(chromium_path: Path) -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture
-def browser_page(browser: Browser) -> Iterator[Page]:
-    """A page in a fresh context; fails the test if the page logged a script or console error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+@contextmanager
+def checked_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    """A page in a fresh context ``width`` x ``height``; fails if it logged a script or console error."""
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
     context.set_default_timeout(5_000)
     page = context.new_page()
     problems: list[str] = []
@@ -134,6 +135,20 @@ def browser_page(browser: Browser) -> Iterator[Page]:
     finally:
         context.close()
     assert not problems, "the page reported errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def browser_page(browser: Browser) -> Iterator[Page]:
+    """A 1280 x 900 page in a fresh context; fails the test if the page logged a script or console error."""
+    with checked_page(browser, 1280, 900) as page:
+        yield page
+
+
+@pytest.fixture
+def page_at(browser: Browser) -> Iterator[Callable[[int], Page]]:
+    """A factory: ``page_at(320)`` is a fresh page that wide (800 high), checked like ``browser_page``."""
+    with ExitStack() as pages:
+        yield lambda width: pages.enter_context(checked_page(browser, width, 800))
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,13 @@ panel uses every block type. Screenshots of the sidebar go to ``artifacts/screen
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from browser_support import LiveServer, LiveTenant, create_live_tenant, live_settings
+from browser_support import LiveServer, LiveTenant, create_live_tenant, live_settings, show_ticket
+from layout_checks import axe_violations, horizontal_overflow, unusable_buttons
 from litestar import Litestar
 from showcase_plugin import XSS, ShowcasePlugin
 
@@ -395,3 +396,17 @@ def test_pasting_a_token(browser_page: Page, acme: LiveTenant, server: LiveServe
     page.get_by_role("button", name="Use this token").click()
     expect(page.locator(".ticket")).to_have_count(6)
     expect(form).to_be_hidden()
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_every_block_type_fits_the_width_and_passes_axe(
+    page_at: Callable[[int], Page], acme: LiveTenant, screenshot_dir: Path, width: int
+):
+    page = page_at(width)
+    # Verified with every block type; unverified with a warning; a choice; markup as long text.
+    for ticket_id in ["T-100", "T-101", "T-102", "T-103"]:
+        show_ticket(page, acme, ticket_id, panels=2)
+        assert horizontal_overflow(page) == 0, f"{ticket_id} scrolls sideways at {width} px"
+        assert unusable_buttons(page, page.locator("#panels .action-button")) == [], ticket_id
+        assert axe_violations(page) == [], ticket_id
+        page.screenshot(path=str(screenshot_dir / f"width-{width}-showcase-{ticket_id}.png"), full_page=True)

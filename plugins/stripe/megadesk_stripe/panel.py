@@ -59,22 +59,18 @@ def empty_panel(has_email: bool) -> Panel:
     return Panel(title=TITLE, status="empty", blocks=[NoticeBlock(title="No Stripe customer found", text=text)])
 
 
-def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> list[Block]:
+def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> tuple[str | None, list[Block]]:
+    """The reason for the host's *not verified* label (``Panel.verification_note``: the host owns
+    the label, so no notice of our own repeats it) and the blocks that let the agent switch."""
     if resolved.verified:
-        return []
-    text = (
-        "Matched by email only: the ticket does not name this Stripe customer, so confirm the "
-        "customer's identity before acting."
-    )
+        return None, []
+    note = "Matched by the requester's email: the ticket names no Stripe customer."
     out: list[Block] = []
     if resolved.alternatives:
-        others = len(resolved.alternatives)
-        text += (
-            f" {others} other Stripe customer{'s' if others > 1 else ''} with this email "
-            f"match too; this one was picked by: {RANKING_RULE}. Switch below if it is the wrong one."
+        note = (
+            f"{len(resolved.alternatives) + 1} Stripe customers share this email; this one was picked by: "
+            f"{RANKING_RULE}. Switch below if it is the wrong one."
         )
-    out.append(NoticeBlock(tone="warning", title="Not verified", text=text))
-    if resolved.alternatives:
         options = [ChoiceOption(value=resolved.id, label=resolved.label or resolved.id, selected=True)]
         options += [ChoiceOption(value=c.id, label=c.label, description=c.description) for c in resolved.alternatives]
         out.append(ChoiceBlock(label="Stripe customers with this email", options=options))
@@ -86,12 +82,12 @@ def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> l
                 text="The customer picked is not one of the matches for this ticket; showing the best match.",
             )
         )
-    return out
+    return note, out
 
 
 def build_panel(data: PanelData) -> Panel:
     unavailable = dict(data.unavailable)
-    out = _verification_blocks(data.resolved, data.selection)
+    note, out = _verification_blocks(data.resolved, data.selection)
     if unavailable:
         titled = {f"{FEATURE_TITLES.get(k, k)} ({k})": reason for k, reason in unavailable.items()}
         out.append(blocks.unavailable_notice(titled))
@@ -106,7 +102,7 @@ def build_panel(data: PanelData) -> Panel:
                 data.payments, data.payment_history_limit, data.test_mode, "refunds" not in unavailable
             )
         )
-    return Panel(title=TITLE, verified=data.resolved.verified, blocks=out)
+    return Panel(title=TITLE, verified=data.resolved.verified, verification_note=note, blocks=out)
 
 
 async def _guarded(section: str, call: Awaitable[_T], unavailable: dict[str, str]) -> _T | None:

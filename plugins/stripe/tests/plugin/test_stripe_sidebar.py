@@ -75,10 +75,8 @@ async def test_email_match_is_unverified_and_case_insensitive(stripe_host: Strip
 
     panel = await stripe_host.panel(the_ticket)
     assert panel.verified is False
-    warning = panel.blocks[0]
-    assert isinstance(warning, NoticeBlock)
-    assert (warning.tone, warning.title) == ("warning", "Not verified")
-    assert "confirm the customer's identity before acting" in (warning.text or "")
+    assert panel.verification_note == "Matched by the requester's email: the ticket names no Stripe customer."
+    assert not panel_blocks(panel, NoticeBlock)  # the host's label is the only "not verified"
     assert not panel_blocks(panel, ChoiceBlock)
 
 
@@ -96,9 +94,7 @@ async def test_several_matches_best_first_and_the_agents_switch(
 
     panel = await stripe_host.panel(ticket(requester_email=email))
     assert _values(panel)["Name"].value == "Sam Subscribed"
-    warning = panel.blocks[0]
-    assert isinstance(warning, NoticeBlock)
-    assert "2 other Stripe customers with this email" in (warning.text or "")
+    assert (panel.verification_note or "").startswith("3 Stripe customers share this email")
     choice = panel_blocks(panel, ChoiceBlock)[0]
     assert [(o.value, o.selected) for o in choice.options] == [
         (subscribed.id, True),

@@ -1,7 +1,7 @@
-// The generic panel renderer: draws a SidebarPanel (panel schema v1) from its blocks alone.
-// It knows the block types and nothing about any integration.
+// One panel card, drawn from a SidebarPanel (panel schema v1) and its blocks alone: the
+// renderer knows the block types and nothing about any integration. Unknown fields are ignored.
 
-import { el, link } from "./preview-dom.js";
+import { el, link } from "./renderer-dom.js";
 
 const TONES = new Set(["neutral", "info", "success", "warning", "danger"]);
 const SHORT_CELL = 24;
@@ -12,10 +12,10 @@ function tone(value, fallback = "neutral") {
 
 /**
  * One card for one panel.
- * handlers: onAction(panel, button, buttonElement), onChoose(panel, value), onReload(panel)
+ * handlers: onAction(panel, button, buttonElement), onSelect(panel, value), onReload(panel)
  */
-export function renderPanel(panel, handlers) {
-  const titleId = `panel-title-${panel.integration}`;
+export function buildPanel(panel, handlers) {
+  const titleId = `mdk-panel-title-${panel.integration}`;
   const card = el("section", {
     className: `panel panel--${panel.status}${panel.verified === false ? " panel--unverified" : ""}`,
     dataset: { integration: panel.integration, status: panel.status },
@@ -24,18 +24,20 @@ export function renderPanel(panel, handlers) {
   const header = el(
     "header",
     { className: "panel__header" },
-    el("h2", { className: "panel__title", id: titleId, text: panel.title }),
+    // tabindex -1: focus lands here when the control that had it is gone after a re-render.
+    el("h2", { className: "panel__title", id: titleId, text: panel.title, attrs: { tabindex: "-1" } }),
     panel.verified === true ? el("span", { className: "verified-chip", text: "Verified" }) : null,
     el("button", {
       type: "button",
       className: "icon-button panel__reload",
       text: "Reload",
+      dataset: { focusKey: "reload" },
       attrs: { "aria-label": `Reload ${panel.title}` },
       on: { click: () => handlers.onReload(panel) },
     }),
   );
   card.append(header);
-  if (panel.verified === false) card.append(notVerifiedBanner());
+  if (panel.verified === false) card.append(notVerifiedBanner(panel.verification_note));
   card.append(el("div", { className: "panel__flash", attrs: { "aria-live": "polite" } }));
 
   const body = el("div", { className: "panel__body" });
@@ -51,19 +53,21 @@ export function renderPanel(panel, handlers) {
   return card;
 }
 
-function notVerifiedBanner() {
+// The host's label, the only "not verified" on the panel; the plugin's note says why.
+function notVerifiedBanner(note) {
   return el(
     "div",
     { className: "not-verified", attrs: { role: "note" } },
     el("span", { className: "not-verified__icon", text: "!", attrs: { "aria-hidden": "true" } }),
     el(
       "div",
-      {},
+      { className: "not-verified__body" },
       el("strong", { className: "not-verified__label", text: "NOT VERIFIED" }),
       el("span", {
         className: "not-verified__text",
         text: "This record was matched by something uncertain, such as the email address. Confirm the customer's identity before you act.",
       }),
+      typeof note === "string" && note ? el("span", { className: "not-verified__note", text: note }) : null,
     ),
   );
 }
@@ -93,7 +97,7 @@ function renderBlock(block, panel, handlers) {
     case "choice":
       return choiceBlock(block, panel, handlers);
     default:
-      // A newer host may send block types this page predates: say so instead of hiding data.
+      // A newer host may send block types this renderer predates: say so instead of hiding data.
       return notice("neutral", `This panel has a part this page cannot show (${block.type}).`, null);
   }
 }
@@ -106,7 +110,7 @@ export function badge(b) {
   return el("span", { className: `badge badge--${tone(b.tone)}`, text: b.label });
 }
 
-function notice(toneName, title, text) {
+export function notice(toneName, title, text) {
   return el(
     "div",
     { className: `block notice notice--${toneName}` },
@@ -135,6 +139,9 @@ function keyValueBlock(block) {
   return el("section", { className: "block" }, blockTitle(block.title), el("dl", { className: "kv" }, rows));
 }
 
+// A table at wide widths; in a narrow panel the stylesheet turns each row into a card (a CSS
+// container query on the panel), with each cell's column label from data-label. The explicit
+// roles keep the table's semantics for assistive technology once the display types change.
 function tableBlock(block, panel, handlers) {
   const columns = block.columns || [];
   const rows = block.rows || [];
@@ -147,31 +154,46 @@ function tableBlock(block, panel, handlers) {
   const alignClass = (column) => (column.align === "end" ? "align-end" : "align-start");
   const head = el(
     "tr",
-    {},
-    columns.map((c) => el("th", { scope: "col", className: alignClass(c), text: c.label })),
-    hasActions ? el("th", { scope: "col", className: "align-end" }, el("span", { className: "visually-hidden", text: "Actions" })) : null,
+    { attrs: { role: "row" } },
+    columns.map((c) => el("th", { scope: "col", className: alignClass(c), text: c.label, attrs: { role: "columnheader" } })),
+    hasActions
+      ? el("th", { scope: "col", className: "align-end", attrs: { role: "columnheader" } }, el("span", { className: "visually-hidden", text: "Actions" }))
+      : null,
   );
   const body = rows.map((row) =>
     el(
       "tr",
-      { dataset: { rowId: row.id } },
+      { dataset: { rowId: row.id }, attrs: { role: "row" } },
       columns.map((c) => {
         const data = (row.cells || {})[c.key];
         // Short values (dates, amounts, statuses) stay on one line; long text wraps.
         const short = !data || String(data.text || "").length <= SHORT_CELL;
-        return el("td", { className: `${alignClass(c)}${short ? " nowrap" : ""}` }, cell(data));
+        return el(
+          "td",
+          { className: `${alignClass(c)}${short ? " nowrap" : ""}`, dataset: { label: c.label }, attrs: { role: "cell" } },
+          cell(data),
+        );
       }),
       hasActions
         ? el(
             "td",
-            { className: "row-actions" },
+            { className: "row-actions", attrs: { role: "cell" } },
             el("div", { className: "row-actions__list" }, (row.actions || []).map((b) => actionButton(b, panel, handlers, "small"))),
           )
         : null,
     ),
   );
   section.append(
-    el("div", { className: "table-wrap" }, el("table", { className: "data-table" }, el("thead", {}, head), el("tbody", {}, body))),
+    el(
+      "div",
+      { className: "table-wrap" },
+      el(
+        "table",
+        { className: "data-table", attrs: { role: "table" } },
+        el("thead", { attrs: { role: "rowgroup" } }, head),
+        el("tbody", { attrs: { role: "rowgroup" } }, body),
+      ),
+    ),
   );
   return section;
 }
@@ -185,7 +207,7 @@ function cell(data) {
   }
   if (data.badge) parts.push(badge(data.badge));
   if (data.hint) parts.push(el("span", { className: "cell__hint", text: data.hint }));
-  return parts;
+  return el("span", { className: "cell__value" }, parts);
 }
 
 function actionButton(button, panel, handlers, size) {
@@ -193,13 +215,13 @@ function actionButton(button, panel, handlers, size) {
     type: "button",
     className: `action-button${size === "small" ? " action-button--small" : ""}`,
     text: button.label,
-    dataset: { action: button.action, target: button.target },
+    dataset: { action: button.action, target: button.target, focusKey: `action:${button.action}:${button.target}:${button.label}` },
     on: { click: (event) => handlers.onAction(panel, button, event.currentTarget) },
   });
 }
 
 function choiceBlock(block, panel, handlers) {
-  const name = `choice-${panel.integration}`;
+  const name = `mdk-choice-${panel.integration}`;
   const options = (block.options || []).map((option, index) => {
     const id = `${name}-${index}`;
     return el(
@@ -211,7 +233,8 @@ function choiceBlock(block, panel, handlers) {
         name,
         value: option.value,
         checked: Boolean(option.selected),
-        on: { change: () => handlers.onChoose(panel, option.value) },
+        dataset: { focusKey: `choice:${option.value}` },
+        on: { change: () => handlers.onSelect(panel, option.value) },
       }),
       el(
         "label",

@@ -1,18 +1,21 @@
 // The action dialog: confirmation text, a form generated from the action's payload JSON
-// Schema, one Idempotency-Key per opening, the result or the API's problem.
+// Schema, one Idempotency-Key per opening, the result or the API's problem. A modal <dialog>:
+// centred in the viewport at every width, focus inside it while open, Escape closes it, and
+// focus goes back to the button that opened it (or what replaced it) afterwards.
 
-import { newIdempotencyKey } from "./preview-api.js";
-import { el, humanize } from "./preview-dom.js";
+import { el, humanize } from "./renderer-dom.js";
 
 const HIDDEN_FIELDS = new Set(["target", "identity_confirmed"]);
 const RADIO_LIMIT = 4; // enums with more options than this become a <select>
 
 /**
  * Open the dialog for one button. `declaration` is the action as GET .../actions declares it.
- * `send(payload, idempotencyKey)` posts the action and returns `{ data, replayed }` or throws
- * an ApiError; `onSuccess(data, replayed)` is called once the action succeeded.
+ * `send(body, idempotencyKey)` posts the action (body: the JSON text) and returns
+ * `{ data, replayed }` or throws an error with `detail`, `code` and `errors` (RFC 9457 fields);
+ * `onSuccess(data, replayed)` is called once the action succeeded, before focus is given back.
+ * `returnFocus()` is called when the dialog closes, to put focus back where the agent was.
  */
-export function openActionDialog({ panel, button, declaration, send, onSuccess }) {
+export function openDialog({ panel, button, declaration, send, onSuccess, returnFocus }) {
   const schema = declaration.payload_schema || {};
   const properties = schema.properties || {};
   const required = new Set(schema.required || []);
@@ -51,11 +54,11 @@ export function openActionDialog({ panel, button, declaration, send, onSuccess }
     problem,
     el("footer", { className: "dialog-footer" }, cancel, submit),
   );
-  const titleId = `dialog-title-${Date.now()}`;
+  const titleId = `mdk-dialog-title-${Date.now()}`;
   const dialog = el(
     "dialog",
     {
-      className: `action-dialog${declaration.danger ? " action-dialog--danger" : ""}`,
+      className: `mdk-dialog action-dialog${declaration.danger ? " action-dialog--danger" : ""}`,
       attrs: { "aria-labelledby": titleId },
       dataset: { action: declaration.name },
     },
@@ -74,10 +77,15 @@ export function openActionDialog({ panel, button, declaration, send, onSuccess }
   let attempt = null;
   let inFlight = false;
 
+  // Escape fires "cancel": refused while the action is being sent, so its outcome is seen.
   dialog.addEventListener("cancel", (event) => {
     if (inFlight) event.preventDefault();
   });
-  dialog.addEventListener("close", () => dialog.remove());
+  dialog.addEventListener("keydown", (event) => trapTab(dialog, event));
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (returnFocus) returnFocus();
+  });
   cancel.addEventListener("click", () => dialog.close());
 
   form.addEventListener("submit", async (event) => {
@@ -144,7 +152,46 @@ export function openActionDialog({ panel, button, declaration, send, onSuccess }
 
   document.body.append(dialog);
   dialog.showModal();
+  dialog.scrollTop = 0;
+  if (!dialog.contains(document.activeElement)) (firstFocusable(dialog) || dialog).focus();
   return dialog;
+}
+
+const FOCUSABLE = "button, input, select, textarea, a[href], [tabindex]:not([tabindex='-1'])";
+
+function focusables(dialog) {
+  return [...dialog.querySelectorAll(FOCUSABLE)].filter((node) => !node.disabled && node.getClientRects().length > 0);
+}
+
+function firstFocusable(dialog) {
+  return focusables(dialog)[0] || null;
+}
+
+// A modal dialog makes the page inert, but browsers still let Tab leave it for their own
+// toolbar; wrapping keeps the keyboard in the dialog until it closes.
+function trapTab(dialog, event) {
+  if (event.key !== "Tab") return;
+  const nodes = focusables(dialog);
+  if (nodes.length === 0) return;
+  const first = nodes[0];
+  const last = nodes[nodes.length - 1];
+  if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
+/** A random UUID; crypto.randomUUID needs a secure context, getRandomValues does not. */
+export function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Follow $ref into $defs and unwrap `X | None` (anyOf with null). */

@@ -1,5 +1,6 @@
-// Building DOM safely. Everything the API returns is text: it goes in through textContent
-// (string children become text nodes) and never through innerHTML.
+// Building DOM safely, for the sidebar renderer and the preview page. Everything the API
+// returns is text: it goes in through textContent (string children become text nodes) and
+// never through innerHTML.
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
 
