@@ -74,7 +74,10 @@ def resolve_customer(
     """Find the external customer a ticket is about.
 
     Args:
-        context: the tenant's settings for this integration.
+        context: the tenant's settings for this integration; ``context.memo`` carries what this
+            hook found (or started loading) to the ``sidebar_panel`` or ``run_action`` call of
+            the same render, and ``context.purpose`` says which follows (``"panel"`` or
+            ``"action"``).
         ticket: the ticket, with only this integration's Custom Data block.
 
     Returns:
@@ -100,7 +103,9 @@ def sidebar_panel(  # type: ignore[empty-body]
     """Render the integration's panel for a ticket. Required.
 
     Args:
-        context: the tenant's settings for this integration.
+        context: the tenant's settings for this integration; ``context.memo`` holds what
+            ``resolve_customer`` found or started loading in this render (after an action the
+            host renders with the customer it already has, and the memo starts empty).
         ticket: the ticket, with only this integration's Custom Data block.
         customer: what ``resolve_customer`` returned (``None``: no match).
 

@@ -21,11 +21,15 @@ need (the ticket names the customer) should ask for all of it at once, on one ro
         )
 
 ``get`` starts a load the first time a key is asked for and hands every later caller the same
-result (or the same exception); ``start`` begins one without waiting. One memo lives for one
-render or one action of one integration for one ticket, so nothing in it is ever stale or seen
-by another tenant. The host closes it when the render ends: loads nobody waited for are
-cancelled, and their errors are dropped (a prefetch that turned out not to be needed is not a
-failure).
+result (or the same exception); ``start`` begins one without waiting. Plain (sync) hooks, which
+the host runs in a worker thread, use ``put`` and ``value`` instead: ``resolve_customer`` puts
+the record it found, ``sidebar_panel`` takes it (and fetches it itself when it is not there, as
+after an action, when the host renders the panel with the customer it already resolved).
+
+One memo lives for one render or one action of one integration for one ticket, so nothing in it
+is ever stale or seen by another tenant. The host closes it when the render ends: loads nobody
+waited for are cancelled, and their errors are dropped (a prefetch that turned out not to be
+needed is not a failure).
 """
 
 from __future__ import annotations
@@ -42,12 +46,17 @@ class RenderMemo:
 
     def __init__(self) -> None:
         self._loads: dict[str, asyncio.Future[Any]] = {}
+        self._values: dict[str, Any] = {}
 
     def start(self, key: str, load: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         """Begin ``load()`` under ``key`` unless it already began; return its future."""
         future = self._loads.get(key)
         if future is None:
-            future = asyncio.ensure_future(load())
+            if key in self._values:
+                future = asyncio.get_running_loop().create_future()
+                future.set_result(self._values[key])
+            else:
+                future = asyncio.ensure_future(load())
             self._loads[key] = future
         return cast("asyncio.Future[T]", future)
 
@@ -58,18 +67,20 @@ class RenderMemo:
         """
         return await asyncio.shield(self.start(key, load))
 
-    def put(self, key: str, value: T) -> None:
+    def put(self, key: str, value: object) -> None:
         """Remember a value found on the way (e.g. the customer a search returned)."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        future.set_result(value)
-        self._loads[key] = future
+        self._values[key] = value
+
+    def value(self, key: str) -> Any:
+        """What ``put`` remembered under ``key``, or ``None``."""
+        return self._values.get(key)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._loads
+        return key in self._loads or key in self._values
 
     async def aclose(self) -> None:
         """Cancel what nobody waited for and drop errors nobody read."""
-        loads, self._loads = list(self._loads.values()), {}
+        loads, self._loads, self._values = list(self._loads.values()), {}, {}
         pending = [future for future in loads if not future.done()]
         for future in pending:
             future.cancel()

@@ -46,7 +46,16 @@ async def test_put_remembers_a_value_found_on_the_way() -> None:
         raise AssertionError("a remembered value is not loaded again")
 
     assert await memo.get("customer", never) == {"id": "cus_1"}
+    assert memo.value("customer") == {"id": "cus_1"}
+    assert memo.value("nothing") is None
     await memo.aclose()
+
+
+def test_plain_hooks_in_a_worker_thread_pass_values_without_an_event_loop() -> None:
+    memo = RenderMemo()
+    memo.put("contact:c-1", "Ada")  # no running loop here, as in a sync hook's thread
+    assert memo.value("contact:c-1") == "Ada"
+    assert "contact:c-1" in memo
 
 
 async def test_a_caller_that_gives_up_does_not_cancel_the_load_for_others() -> None:
