@@ -15,7 +15,7 @@ from stripe.params import ProductListParams
 from megadesk_stripe import permissions as perm
 from megadesk_stripe.errors import stripe_errors, translate
 from megadesk_stripe.permissions import Permission
-from megadesk_stripe.records import PaymentRecord, payment_record
+from megadesk_stripe.records import PaymentRecord, SubscriptionFields, payment_record, subscription_fields
 
 _MATCH_LIMIT = 10
 _PRODUCT_PAGES = 10
@@ -43,11 +43,14 @@ class StripeGateway:
 
     # Subscriptions
 
-    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[stripe.Subscription]:
-        """The customer's subscriptions in any status, newest first."""
+    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[SubscriptionFields]:
+        """The customer's subscriptions in any status, newest first (read as JSON, like the
+        payments)."""
         with stripe_errors(perm.SUBSCRIPTIONS_READ):
-            page = await self._v1.subscriptions.list_async({"customer": customer_id, "status": "all", "limit": limit})
-        return list(page.data)
+            response = await self._client.raw_request_async(
+                "get", "/v1/subscriptions", customer=customer_id, status="all", limit=limit
+            )
+        return [subscription_fields(subscription) for subscription in response.data["data"]]
 
     async def product_names(self) -> dict[str, str]:
         """Every product's name by id (active and archived), at most ``_PRODUCT_PAGES`` pages of

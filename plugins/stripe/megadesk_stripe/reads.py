@@ -22,7 +22,7 @@ import stripe
 from megadesk_core.memo import RenderMemo
 from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.gateway import StripeGateway
-from megadesk_stripe.records import PaymentRecord
+from megadesk_stripe.records import PaymentRecord, SubscriptionFields
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class StripeReads:
         """A customer found by a search is the customer: the panel need not fetch it again."""
         self._memo.put(_customer_key(customer.id), customer)
 
-    async def subscriptions(self, customer_id: str) -> list[stripe.Subscription]:
+    async def subscriptions(self, customer_id: str) -> list[SubscriptionFields]:
         return await self._memo.get(_subscriptions_key(customer_id), lambda: self.gateway.subscriptions(customer_id))
 
     async def payments(self, customer_id: str, limit: int) -> list[PaymentRecord]:

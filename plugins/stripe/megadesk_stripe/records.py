@@ -19,13 +19,6 @@ LIVE_SUBSCRIPTION_STATUSES = frozenset({"active", "trialing", "past_due"})
 FINAL_SUBSCRIPTION_STATUSES = frozenset({"canceled", "incomplete_expired"})
 
 
-def expandable_id(value: str | stripe.StripeObject | None) -> str | None:
-    """The id of an expandable field, whether Stripe sent the id or the expanded object."""
-    if value is None or isinstance(value, str):
-        return value
-    return str(value["id"])
-
-
 def is_deleted(obj: stripe.StripeObject) -> bool:
     return "deleted" in obj and bool(obj["deleted"])
 
@@ -86,16 +79,78 @@ class SubscriptionRecord:
         return self.status in FINAL_SUBSCRIPTION_STATUSES
 
 
-def _product_name(price: stripe.Price, product_names: Mapping[str, str]) -> str:
+class _Fields(BaseModel):
+    """The fields of a Stripe object that a record needs, read from its JSON (names checked
+    against stripe-python's classes by the tests); other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _RecurringFields(_Fields):
+    interval: str
+    interval_count: int = 1
+
+
+class _ProductFields(_Fields):
+    id: str
+    name: str | None = None
+    deleted: bool = False
+
+
+class _PriceFields(_Fields):
+    id: str
+    product: str | _ProductFields
+    nickname: str | None = None
+    unit_amount: int | None = None
+    currency: str
+    recurring: _RecurringFields | None = None
+
+
+class _SubscriptionItemFields(_Fields):
+    price: _PriceFields
+    quantity: int | None = None
+    current_period_end: int | None = None
+
+
+class _SubscriptionItemList(_Fields):
+    data: list[_SubscriptionItemFields]
+
+
+class SubscriptionFields(_Fields):
+    """A subscription as read from Stripe, before product names are known."""
+
+    id: str
+    status: str
+    customer: str | dict[str, Any] | None = None
+    cancel_at_period_end: bool = False
+    cancel_at: int | None = None
+    trial_end: int | None = None
+    latest_invoice: str | dict[str, Any] | None = None
+    items: _SubscriptionItemList
+
+
+def subscription_fields(subscription: stripe.Subscription | Mapping[str, Any]) -> SubscriptionFields:
+    """From a ``stripe.Subscription`` or the JSON of one (the panel reads its list as JSON: see
+    :func:`payment_record`)."""
+    data = subscription.to_dict() if isinstance(subscription, stripe.StripeObject) else subscription
+    return SubscriptionFields.model_validate(data)
+
+
+def _json_id(value: str | dict[str, Any] | None) -> str | None:
+    """The id of an expandable field in JSON, whether Stripe sent the id or the object."""
+    return str(value["id"]) if isinstance(value, dict) else value
+
+
+def _product_name(price: _PriceFields, product_names: Mapping[str, str]) -> str:
     product = price.product
-    if isinstance(product, stripe.Product) and not is_deleted(product):
+    if isinstance(product, _ProductFields) and not product.deleted and product.name:
         return product.name
     if isinstance(product, str) and product in product_names:
         return product_names[product]
     return price.nickname or price.id
 
 
-def product_ids(subscriptions: Iterable[stripe.Subscription]) -> set[str]:
+def product_ids(subscriptions: Iterable[SubscriptionFields]) -> set[str]:
     """The products named (not expanded) on the subscriptions' prices."""
     return {
         item.price.product
@@ -106,9 +161,10 @@ def product_ids(subscriptions: Iterable[stripe.Subscription]) -> set[str]:
 
 
 def subscription_record(
-    subscription: stripe.Subscription, product_names: Mapping[str, str] | None = None
+    subscription: SubscriptionFields | stripe.Subscription, product_names: Mapping[str, str] | None = None
 ) -> SubscriptionRecord:
     """``product_names`` maps product ids to names for prices whose product is not expanded."""
+    fields = subscription if isinstance(subscription, SubscriptionFields) else subscription_fields(subscription)
     items = tuple(
         SubscriptionItemRecord(
             product_name=_product_name(item.price, product_names or {}),
@@ -119,16 +175,16 @@ def subscription_record(
             quantity=item.quantity or 1,
             current_period_end=item.current_period_end,
         )
-        for item in subscription.items.data
+        for item in fields.items.data
     )
     return SubscriptionRecord(
-        id=subscription.id,
-        status=subscription.status,
-        customer_id=expandable_id(subscription.customer),
-        cancel_at_period_end=subscription.cancel_at_period_end,
-        cancel_at=subscription.cancel_at,
-        trial_end=subscription.trial_end,
-        latest_invoice_id=expandable_id(subscription.latest_invoice),
+        id=fields.id,
+        status=fields.status,
+        customer_id=_json_id(fields.customer),
+        cancel_at_period_end=fields.cancel_at_period_end,
+        cancel_at=fields.cancel_at,
+        trial_end=fields.trial_end,
+        latest_invoice_id=_json_id(fields.latest_invoice),
         items=items,
     )
 
@@ -174,11 +230,8 @@ class PaymentRecord:
         return "partly refunded" if self.amount_refunded else None
 
 
-class _ChargeFields(BaseModel):
-    """The fields of a Charge a payment's refund state needs (names checked against
-    ``stripe.Charge`` by the tests)."""
-
-    model_config = ConfigDict(extra="ignore")
+class _ChargeFields(_Fields):
+    """The fields of a Charge a payment's refund state needs."""
 
     id: str
     amount_captured: int | None = None
@@ -186,11 +239,8 @@ class _ChargeFields(BaseModel):
     refunded: bool = False
 
 
-class _PaymentIntentFields(BaseModel):
-    """The fields of a PaymentIntent the panel and the actions use (names checked against
-    ``stripe.PaymentIntent`` by the tests)."""
-
-    model_config = ConfigDict(extra="ignore")
+class _PaymentIntentFields(_Fields):
+    """The fields of a PaymentIntent the panel and the actions use."""
 
     id: str
     amount: int
@@ -220,7 +270,7 @@ def payment_record(intent: stripe.PaymentIntent | Mapping[str, Any]) -> PaymentR
         status=fields.status,
         created=fields.created,
         description=fields.description,
-        customer_id=str(customer["id"]) if isinstance(customer, dict) else customer,
+        customer_id=_json_id(customer),
         amount_refunded=charge.amount_refunded if charge else 0,
         refunded=charge.refunded if charge else False,
         amount_captured=charge.amount_captured if charge else fields.amount_received,

@@ -15,7 +15,7 @@ from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
-from megadesk_stripe.records import PaymentRecord, payment_record
+from megadesk_stripe.records import PaymentRecord, SubscriptionFields, payment_record, subscription_fields
 
 from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
 from megadesk_core.memo import RenderMemo
@@ -70,10 +70,10 @@ class FakeGateway:
         self._call("customers_with_email", email)
         return [d.to_customer(c) for c in self.customers.values() if c.get("email") == email and not c.get("deleted")]
 
-    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[stripe.Subscription]:
+    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[SubscriptionFields]:
         self._call("subscriptions", customer_id)
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
-        return [d.to_subscription(s) for s in subs[:limit]]
+        return [subscription_fields(d.to_subscription(s)) for s in subs[:limit]]
 
     async def product_names(self) -> dict[str, str]:
         self._call("product_names")
