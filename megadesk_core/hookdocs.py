@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from megadesk_core import errors, hookspecs
-from megadesk_core.contract import REQUIRED_HOOKS
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
 from megadesk_core.panel import PANEL_SCHEMA_VERSION, Block
 from megadesk_core.types import HOOK_API_VERSION
@@ -100,6 +99,7 @@ def hook_functions() -> list[Callable[..., Any]]:
 
 def describe(spec: Callable[..., Any]) -> HookDoc:
     name = spec.__name__
+    contract = hookspecs.hook_contracts()[name]
     if not spec.__doc__:
         raise HookDocError(f"hook {name} has no docstring")
     sections = _sections(spec.__doc__)
@@ -129,8 +129,8 @@ def describe(spec: Callable[..., Any]) -> HookDoc:
         returns_type=returns_type,
         returns=_markdown(_joined(sections.get("Returns:", []))),
         example=example,
-        may_be_async="Awaitable" in returns_type,
-        required=name in REQUIRED_HOOKS,
+        may_be_async=contract.may_be_async,
+        required=contract.required,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 
 from pydantic import BaseModel
 
-from megadesk_core.markers import hookspec
+from megadesk_core.markers import CONTRACT_ATTRIBUTE, HookContract, hook_contract, hookspec
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
     ActionPayload,
@@ -27,6 +27,7 @@ from megadesk_core.types import (
 
 
 @hookspec(firstresult=True)
+@hook_contract(required=True, may_be_async=False)
 def manifest() -> IntegrationManifest:  # type: ignore[empty-body]
     """Say what the integration is: its name, title and settings model. Required.
 
@@ -43,6 +44,7 @@ def manifest() -> IntegrationManifest:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
+@hook_contract()
 def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCheck | Awaitable[SettingsCheck] | None:
     """Check a tenant's settings when an admin saves them, e.g. what an API key may do.
 
@@ -68,6 +70,7 @@ def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCh
 
 
 @hookspec(firstresult=True)
+@hook_contract()
 def resolve_customer(
     context: IntegrationContext, ticket: TicketContext
 ) -> ResolvedCustomer | Awaitable[ResolvedCustomer | None] | None:
@@ -97,6 +100,7 @@ def resolve_customer(
 
 
 @hookspec(firstresult=True)
+@hook_contract(required=True)
 def sidebar_panel(  # type: ignore[empty-body]
     context: IntegrationContext, ticket: TicketContext, customer: ResolvedCustomer | None
 ) -> Panel | Awaitable[Panel]:
@@ -127,6 +131,7 @@ def sidebar_panel(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
+@hook_contract(may_be_async=False)
 def actions() -> list[ActionSpec]:  # type: ignore[empty-body]
     """Declare the actions agents can run. Called once at start-up; may not be async.
 
@@ -149,6 +154,7 @@ def actions() -> list[ActionSpec]:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
+@hook_contract()
 def run_action(  # type: ignore[empty-body]
     context: IntegrationContext,
     ticket: TicketContext,
@@ -187,6 +193,7 @@ def run_action(  # type: ignore[empty-body]
 
 
 @hookspec
+@hook_contract()
 def shutdown() -> Awaitable[None] | None:
     """Release what the plugin holds (HTTP clients, pools) when the app stops.
 
@@ -196,3 +203,10 @@ def shutdown() -> Awaitable[None] | None:
         async def shutdown():
             await _clients.aclose()
     """
+
+
+def hook_contracts() -> dict[str, HookContract]:
+    """Each hook's declared contract, by hook name, in the order this module defines them."""
+    specs = [value for value in globals().values() if callable(value) and hasattr(value, CONTRACT_ATTRIBUTE)]
+    specs.sort(key=lambda spec: spec.__code__.co_firstlineno)
+    return {spec.__name__: getattr(spec, CONTRACT_ATTRIBUTE) for spec in specs}

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PANEL_SCHEMA_VERSION: Final = 1
+MIN_PANEL_SCHEMA_VERSION: Final = 1
+"""The oldest panel schema version a plugin may render for this host (the host draws it)."""
 
 Tone = Literal["neutral", "info", "success", "warning", "danger"]
 JsonScalar = str | int | float | bool | None

@@ -21,15 +21,15 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from megadesk_core import hookspecs
-from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
-from megadesk_core.panel import PANEL_SCHEMA_VERSION
-from megadesk_core.types import (
-    HOOK_API_VERSION,
-    NAME_PATTERN,
-    ActionPayload,
-    ActionSpec,
-    IntegrationManifest,
+from megadesk_core.declaration_rules import (
+    DeclarationProblem,
+    action_problems,
+    actions_without_runner,
+    hook_problems,
+    manifest_problems,
 )
+from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
+from megadesk_core.types import ActionSpec, IntegrationManifest
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,6 @@ class IntegrationRegistry:
             self._callers[key] = self.plugin_manager.subset_hook_caller(hook, remove_plugins=others)
         return self._callers[key]
 
-    def call_sync(self, integration: str, hook: str, **kwargs: Any) -> Any:
-        return self._caller(integration, hook)(**kwargs)
-
     def _runs_on_loop(self, integration: str, hook: str) -> bool:
         key = (integration, hook)
         if key not in self._on_loop:
@@ -84,8 +81,11 @@ class IntegrationRegistry:
             self._on_loop[key] = all(inspect.iscoroutinefunction(impl.function) for impl in impls)
         return self._on_loop[key]
 
-    async def call(self, integration: str, hook: str, **kwargs: Any) -> Any:
-        """Call ``hook`` on one integration's plugin; await the result if it is awaitable.
+    async def call_raw(self, integration: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on one integration's plugin; await the result if it is awaitable. The
+        result is what the plugin returned, unchecked: the host calls hooks through
+        :class:`megadesk_core.hook_calls.IntegrationHooks`, which validates it; the contract
+        check looks at it as it came.
 
         Plain (sync) implementations run in a worker thread so that a slow plugin cannot
         block the event loop (and the deadline around it still fires); ``async def`` ones
@@ -97,18 +97,19 @@ class IntegrationRegistry:
         else:
             result = await anyio.to_thread.run_sync(lambda: caller(**kwargs))
         if isinstance(result, list):  # hooks that are not firstresult return every result
-            return [await _resolved(item) for item in result]
-        return await _resolved(result)
+            return [await resolved(item) for item in result]
+        return await resolved(result)
 
     async def shutdown(self) -> None:
         for name in self.integrations:
             try:
-                await self.call(name, "shutdown")
+                await self.call_raw(name, "shutdown")
             except Exception:
                 log.exception("integration %s failed to shut down cleanly", name)
 
 
-async def _resolved(value: Any) -> Any:
+async def resolved(value: Any) -> Any:
+    """``value``, awaited for as long as it is awaitable (a hook may return a coroutine)."""
     while inspect.isawaitable(value):
         value = await value
     return value
@@ -145,39 +146,42 @@ def _load_entry_points(
     return sources
 
 
-def _check_manifest(manifest: object, plugin_name: str) -> IntegrationManifest:
-    if not isinstance(manifest, IntegrationManifest):
-        raise TypeError(f"its manifest hook returned {type(manifest).__name__}, not IntegrationManifest")
-    if not NAME_PATTERN.match(manifest.name):
-        raise ValueError(f"integration name {manifest.name!r} must match {NAME_PATTERN.pattern}")
-    if manifest.hook_api_version != HOOK_API_VERSION:
-        raise ValueError(
-            f"it is built for hook API version {manifest.hook_api_version}, this host implements "
-            f"version {HOOK_API_VERSION}; install a release of the plugin made for this host"
-        )
-    if manifest.panel_schema_version != PANEL_SCHEMA_VERSION:
-        raise ValueError(
-            f"it renders panel schema version {manifest.panel_schema_version}, this host "
-            f"serves version {PANEL_SCHEMA_VERSION}; install a release of the plugin made for this host"
-        )
-    if not (isinstance(manifest.settings_model, type) and issubclass(manifest.settings_model, BaseModel)):
-        raise TypeError("its settings_model is not a pydantic model class")
-    return manifest
+def _implementations(pm: pluggy.PluginManager, plugin: object) -> dict[str, object]:
+    """The plugin's hook implementations by hook name."""
+    return {
+        caller.name: impl.function
+        for caller in pm.get_hookcallers(plugin) or []
+        for impl in caller.get_hookimpls()
+        if impl.plugin is plugin
+    }
 
 
-def _check_actions(specs: object) -> dict[str, ActionSpec]:
-    checked: dict[str, ActionSpec] = {}
-    for spec in specs or []:  # type: ignore[attr-defined]
-        if not isinstance(spec, ActionSpec):
-            raise TypeError(f"its actions hook returned {type(spec).__name__}, not ActionSpec")
-        if not NAME_PATTERN.match(spec.name):
-            raise ValueError(f"action name {spec.name!r} must match {NAME_PATTERN.pattern}")
-        if spec.name in checked:
-            raise ValueError(f"action {spec.name!r} is declared twice")
-        if not issubclass(spec.payload_model, ActionPayload):
-            raise TypeError(f"action {spec.name!r}: payload_model must subclass ActionPayload")
-        checked[spec.name] = spec
-    return checked
+def _declarations(pm: pluggy.PluginManager, plugin: object) -> tuple[IntegrationManifest, dict[str, ActionSpec]]:
+    """The plugin's manifest and actions, checked by :mod:`megadesk_core.declaration_rules`;
+    raises ``ValueError`` naming every rule it breaks."""
+    implemented = _implementations(pm, plugin)
+    problems = hook_problems(implemented)
+    manifest: object = None
+    actions: dict[str, ActionSpec] = {}
+    if not problems:
+        manifest = implemented["manifest"]()  # type: ignore[operator]
+        problems += manifest_problems(manifest)
+    if isinstance(manifest, IntegrationManifest) and not any(p.severity == "error" for p in problems):
+        declared = implemented["actions"]() if "actions" in implemented else []  # type: ignore[operator]
+        actions, action_found = action_problems(declared, manifest)
+        problems += action_found
+        for name in actions_without_runner(actions, implemented):
+            problems.append(
+                DeclarationProblem(
+                    "missing-hook", f"actions.{name}", "has no handler and the plugin has no run_action hook."
+                )
+            )
+    errors = [p for p in problems if p.severity == "error"]
+    for warning in (p for p in problems if p.severity == "warning"):
+        log.warning("plugin %s: %s: %s", getattr(plugin, "__name__", plugin), warning.where, warning.message)
+    if errors or not isinstance(manifest, IntegrationManifest):
+        raise ValueError("; ".join(f"{p.where}: {p.message}" for p in errors))
+    return manifest, actions
 
 
 def _options_for(manifest: IntegrationManifest, raw: Mapping[str, Any] | None) -> BaseModel | None:
@@ -230,14 +234,8 @@ def load_integrations(
     for plugin_name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             continue
-        impls = [i for i in pm.hook.manifest.get_hookimpls() if i.plugin is plugin]
-        if not impls:
-            log.warning("plugin %s implements no manifest hook and is ignored", plugin_name)
-            continue
         try:
-            manifest = _check_manifest(impls[0].function(), plugin_name)
-            action_impls = [i for i in pm.hook.actions.get_hookimpls() if i.plugin is plugin]
-            actions = _check_actions(action_impls[0].function() if action_impls else [])
+            manifest, actions = _declarations(pm, plugin)
         except Exception as exc:
             reason = f"plugin {plugin_name} was refused: {exc}"
             log.error("%s", reason)

@@ -9,6 +9,7 @@ Plugins receive :class:`IntegrationContext`, :class:`TicketContext` and
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,14 +39,20 @@ from megadesk_core.panel import (
 
 HOOK_API_VERSION = 1
 """The version of the hook API this host implements; a plugin declares the one it targets."""
+MIN_HOOK_API_VERSION = 1
+"""The oldest hook API version this host still calls correctly: a plugin built for any version
+from this one to :data:`HOOK_API_VERSION` loads (hooks only gain optional arguments within a
+version, so a plugin built one version older keeps working for as long as this range holds it)."""
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
 """Integration and action names; at most 39 characters, so "<integration>.<action>" fits the audit log."""
 
 __all__ = [
     "HOOK_API_VERSION",
+    "MIN_HOOK_API_VERSION",
     "PANEL_SCHEMA_VERSION",
     "ActionButton",
+    "ActionHandler",
     "ActionPayload",
     "ActionResult",
     "ActionSpec",
@@ -185,6 +192,11 @@ class ActionPayload(BaseModel):
     )
 
 
+ActionHandler = Callable[..., "ActionResult | Awaitable[ActionResult]"]
+"""Runs one action: called like the ``run_action`` hook, with the arguments it names of
+``context``, ``ticket``, ``customer``, ``payload`` and ``idempotency_key``."""
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """An action an agent can run from the sidebar, returned by the ``actions`` hook."""
@@ -200,6 +212,9 @@ class ActionSpec:
     """Name of a manifest feature this action needs. When the tenant's settings check lists it
     as unavailable, the host refuses the action (424, with the check's reason) without calling
     the plugin, and the action's declaration carries that reason."""
+    handler: ActionHandler | None = None
+    """The function that runs this action (sync or ``async``). Without one, the host calls the
+    plugin's ``run_action`` hook with the action's name."""
 
 
 class ActionResult(_Frozen):

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from megadesk_core import hookimpl, plugins
 from megadesk_core.plugins import PluginConfigurationError, load_integrations
-from megadesk_core.types import IntegrationManifest
+from megadesk_core.types import IntegrationManifest, Panel
 
 
 class Empty(BaseModel):
@@ -22,6 +22,10 @@ def _plugin(name: str, **manifest_fields):
         @hookimpl
         def manifest(self) -> IntegrationManifest:
             return IntegrationManifest(name=name, title=name.title(), settings_model=Empty, **manifest_fields)
+
+        @hookimpl
+        def sidebar_panel(self) -> Panel:
+            return Panel(title=name.title())
 
     return Plugin()
 
@@ -67,8 +71,21 @@ def test_a_plugin_built_for_another_hook_api_is_refused_with_a_clear_message(cap
     )
     assert list(registry.integrations) == ["fine"]
     (reason,) = registry.rejected.values()
-    assert "built for hook API version 2, this host implements version 1" in reason
-    assert "install a release of the plugin made for this host" in reason
+    assert "built for hook API version 2, newer than this host's (version 1)" in reason
+    assert "upgrade megadesk-core, or install a release of the plugin made for this host" in reason
+
+
+def test_the_host_loads_plugins_built_for_any_hook_api_version_it_supports(monkeypatch):
+    # A host of hook API version 3 that still calls version-2 plugins correctly.
+    monkeypatch.setattr("megadesk_core.declaration_rules.HOOK_API_VERSION", 3)
+    monkeypatch.setattr("megadesk_core.declaration_rules.MIN_HOOK_API_VERSION", 2)
+    registry = load_integrations(
+        extra_plugins=[_plugin("older", hook_api_version=2), _plugin("ancient", hook_api_version=1)],
+        load_entry_points=False,
+    )
+    assert list(registry.integrations) == ["older"]
+    (reason,) = registry.rejected.values()
+    assert "built for hook API version 1, which this host no longer supports (versions 2 to 3)" in reason
 
 
 def test_two_plugins_claiming_one_name_stop_the_host():

@@ -46,13 +46,12 @@ async def _run_action(
         return
 
     async def attempt(sent: ActionPayload) -> object:
-        return await run.call(
-            "run_action",
+        return await run.run_action(
+            spec,
             where,
             context=context,
             ticket=scenario.ticket,
             customer=customer,
-            action=spec.name,
             payload=sent,
             idempotency_key=f"contract:{uuid.uuid4().hex}",
         )

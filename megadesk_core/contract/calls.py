@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from megadesk_core.contract.findings import _describe, _Findings, _leaks
 from megadesk_core.contract.panels import _check_panel
 from megadesk_core.errors import IntegrationError
+from megadesk_core.hook_calls import call_with_named_arguments
 from megadesk_core.panel import Panel
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.types import ActionSpec, IntegrationContext, ResolvedCustomer, SettingsCheck, TicketContext
@@ -52,9 +53,21 @@ class _Run:
         self.current_hook = hook
         try:
             with anyio.fail_after(self.timeout):
-                return await self.registry.call(self.name, hook, **kwargs)
+                return await self.registry.call_raw(self.name, hook, **kwargs)
         except TimeoutError as exc:
             self.found.error("timeout", where, f"{hook} did not answer within {self.timeout:g}s.")
+            raise _Stop from exc
+
+    async def run_action(self, spec: ActionSpec, where: str, **arguments: Any) -> Any:
+        """The action's own handler when it declares one, else the ``run_action`` hook."""
+        if spec.handler is None:
+            return await self.call("run_action", where, action=spec.name, **arguments)
+        self.current_hook = f"{spec.name} handler"
+        try:
+            with anyio.fail_after(self.timeout):
+                return await call_with_named_arguments(spec.handler, arguments)
+        except TimeoutError as exc:
+            self.found.error("timeout", where, f"the {spec.name} handler did not answer within {self.timeout:g}s.")
             raise _Stop from exc
 
     def check_error(self, exc: IntegrationError, where: str, secrets: Sequence[str]) -> None:

@@ -25,14 +25,15 @@ from megadesk_core.db.engine import Database
 from megadesk_core.db.models import IdempotencyRecord, IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
 from megadesk_core.hashing import fingerprint
+from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.problems import field_errors, problem_body
 from megadesk_core.services import audit, idempotency
 from megadesk_core.services.installations import SettingsUnreadableError, integration_context
-from megadesk_core.services.sidebar import PanelRenderer, resolve
+from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.services.tenants import Principal
 from megadesk_core.services.tickets import ticket_context
-from megadesk_core.types import ActionResult, ActionSpec
+from megadesk_core.types import ActionSpec
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +140,12 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
     record = claim.record
     assert record is not None
 
-    registry = renderer.registry
+    hooks = IntegrationHooks(renderer.registry, call.integration)
     view = ticket_context(call.ticket, name, call.selection)
     release = _releasing(record)
     try:
         async with asyncio.timeout(timeout):
-            customer = await resolve(registry, name, context, view)
+            customer = await hooks.resolve_customer(context, view)
             if customer is None:
                 raise ActionRequestError(409, "no_customer", f"{title} found no customer for this ticket.")
             if call.spec.requires_verified_customer and not customer.verified and not payload.identity_confirmed:
@@ -154,17 +155,8 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
                     "This customer was matched by email only and is not verified. Confirm the customer's "
                     "identity, then send the action again with identity_confirmed set to true.",
                 )
-            result = await registry.call(
-                name,
-                "run_action",
-                context=context,
-                ticket=view,
-                customer=customer,
-                action=call.spec.name,
-                payload=payload,
-                idempotency_key=upstream_key(call.principal.tenant_id, call.idempotency_key),
-            )
-            result = result if isinstance(result, ActionResult) else ActionResult.model_validate(result)
+            key = upstream_key(call.principal.tenant_id, call.idempotency_key)
+            result = await hooks.run_action(context, view, customer, call.spec, payload, key)
     except ActionRequestError as exc:
         # The host refused before the plugin acted: nothing happened, so the key stays usable
         # for the corrected request (e.g. with identity_confirmed).

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
+from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.problems import field_errors
@@ -42,18 +43,13 @@ async def check_settings(
     """Ask the plugin about the settings; if it cannot tell now, save them with a warning."""
     try:
         async with asyncio.timeout(timeout):
-            result = await registry.call(
-                integration.name, "check_settings", settings=settings, options=integration.options
-            )
+            return await IntegrationHooks(registry, integration).check_settings(settings)
     except (RateLimitedError, UpstreamUnavailableError, TimeoutError) as exc:
         reason = exc.message if isinstance(exc, IntegrationError) else "no answer in time"
         return SettingsCheck(warnings=[f"The settings could not be checked now ({reason}); they were saved unchecked."])
     except IntegrationError as exc:
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
         raise SettingsRejectedError(exc.code, exc.message, errors) from exc
-    if result is None or isinstance(result, SettingsCheck):
-        return result
-    return SettingsCheck.model_validate(result)
 
 
 async def configure(

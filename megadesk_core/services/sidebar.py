@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import IntegrationError
 from megadesk_core.hashing import fingerprint
+from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
-from megadesk_core.panel import Panel, PanelError, Sidebar, SidebarPanel
+from megadesk_core.panel import PanelError, Sidebar, SidebarPanel
 from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.services.installations import SettingsUnreadableError, integration_context
@@ -36,18 +37,8 @@ def error_panel(integration: LoadedIntegration, code: str, message: str) -> Side
     )
 
 
-async def resolve(
-    registry: IntegrationRegistry, name: str, context: IntegrationContext, ticket: TicketContext
-) -> ResolvedCustomer | None:
-    customer = await registry.call(name, "resolve_customer", context=context, ticket=ticket)
-    if customer is None or isinstance(customer, ResolvedCustomer):
-        return customer
-    return ResolvedCustomer.model_validate(customer)
-
-
 async def render_panel(
-    registry: IntegrationRegistry,
-    integration: LoadedIntegration,
+    hooks: IntegrationHooks,
     context: IntegrationContext,
     ticket: TicketContext,
     customer: ResolvedCustomer | None = None,
@@ -55,14 +46,13 @@ async def render_panel(
     """Resolve the customer (unless the caller already has) and render the panel; no error
     handling (see :func:`guarded`)."""
     if customer is None:
-        customer = await resolve(registry, integration.name, context, ticket)
-    result = await registry.call(integration.name, "sidebar_panel", context=context, ticket=ticket, customer=customer)
-    panel = result if isinstance(result, Panel) else Panel.model_validate(result)
-    # The host, not the plugin's panel, says whether the match is verified: it is what the
-    # host enforces on actions, and a plugin that forgets the flag must not hide the label.
+        customer = await hooks.resolve_customer(context, ticket)
+    panel = await hooks.sidebar_panel(context, ticket, customer)
+    # The host, not the plugin's panel, says whether the match is verified: it is what the host
+    # enforces on actions, and a plugin that forgets the flag must not hide the label.
     verified = customer.verified if customer is not None else panel.verified
     return SidebarPanel(
-        integration=integration.name,
+        integration=hooks.integration.name,
         title=panel.title,
         status=panel.status,
         verified=verified,
@@ -127,7 +117,7 @@ class PanelRenderer:
             context = integration_context(row, self.keyring, integration.manifest, integration.options)
             try:
                 view = ticket_context(ticket, integration.name, selection)
-                return await render_panel(self.registry, integration, context, view, customer)
+                return await render_panel(IntegrationHooks(self.registry, integration), context, view, customer)
             finally:
                 await context.memo.aclose()
 

@@ -27,10 +27,12 @@ from megadesk_stripe.client import STRIPE_API_VERSION
 from megadesk_stripe.settings import StripeSettings
 from stripe.params import CustomerCreateParams
 
+from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.panel import Panel, TableBlock, TableRow
 from megadesk_core.plugins import IntegrationRegistry
 from megadesk_core.types import (
     ActionResult,
+    HookPurpose,
     IntegrationContext,
     ResolvedCustomer,
     SettingsCheck,
@@ -225,7 +227,12 @@ class StripeHost:
     target: StripeTarget
 
     def context(
-        self, *, key: str | None = None, limit: int = 10, check: SettingsCheck | None = None
+        self,
+        *,
+        key: str | None = None,
+        limit: int = 10,
+        check: SettingsCheck | None = None,
+        purpose: HookPurpose = "panel",
     ) -> IntegrationContext:
         loaded = self.registry.get("stripe")
         assert loaded is not None, self.registry.rejected
@@ -237,42 +244,51 @@ class StripeHost:
             ),
             options=loaded.options,
             settings_check=check,
+            purpose=purpose,
         )
+
+    @property
+    def hooks(self) -> IntegrationHooks:
+        loaded = self.registry.get("stripe")
+        assert loaded is not None, self.registry.rejected
+        return IntegrationHooks(self.registry, loaded)
 
     async def call(self, hook: str, **kwargs: Any) -> Any:
-        return await self.registry.call("stripe", hook, **kwargs)
+        """A hook's raw result (to check what the plugin returns, unvalidated)."""
+        return await self.registry.call_raw("stripe", hook, **kwargs)
 
     async def resolve(self, ticket: TicketContext, **context: Any) -> ResolvedCustomer | None:
-        result: ResolvedCustomer | None = await self.call(
-            "resolve_customer", context=self.context(**context), ticket=ticket
-        )
-        return result
+        """Resolution alone: no panel follows, so nothing is prefetched (a prefetch cancelled
+        part-way would make the recorded requests vary)."""
+        render = self.context(purpose="action", **context)
+        try:
+            return await self.hooks.resolve_customer(render, ticket)
+        finally:
+            await render.memo.aclose()
 
     async def panel(self, ticket: TicketContext, **context: Any) -> Panel:
-        """Resolve, then render: what the host does for one sidebar panel."""
-        customer = await self.resolve(ticket, **context)
-        panel: Panel = await self.call(
-            "sidebar_panel", context=self.context(**context), ticket=ticket, customer=customer
-        )
-        return panel
+        """Resolve, then render, sharing one context: what the host does for one sidebar panel."""
+        render = self.context(**context)
+        try:
+            customer = await self.hooks.resolve_customer(render, ticket)
+            return await self.hooks.sidebar_panel(render, ticket, customer)
+        finally:
+            await render.memo.aclose()
 
     async def run(
         self, ticket: TicketContext, action: str, payload: dict[str, Any], idempotency_key: str, **context: Any
     ) -> ActionResult:
         loaded = self.registry.get("stripe")
         assert loaded is not None
-        customer = await self.resolve(ticket, **context)
-        assert customer is not None, "the ticket resolves to no customer"
-        result: ActionResult = await self.call(
-            "run_action",
-            context=self.context(**context),
-            ticket=ticket,
-            customer=customer,
-            action=action,
-            payload=loaded.actions[action].payload_model.model_validate(payload),
-            idempotency_key=idempotency_key,
-        )
-        return result
+        spec = loaded.actions[action]
+        acting = self.context(purpose="action", **context)
+        try:
+            customer = await self.hooks.resolve_customer(acting, ticket)
+            assert customer is not None, "the ticket resolves to no customer"
+            payload_model = spec.payload_model.model_validate(payload)
+            return await self.hooks.run_action(acting, ticket, customer, spec, payload_model, idempotency_key)
+        finally:
+            await acting.memo.aclose()
 
 
 def ticket(ticket_id: str = "T-1", **fields: Any) -> TicketContext:
