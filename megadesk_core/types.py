@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeVar
 
 from megadesk_core.memo import RenderMemo
 from megadesk_core.panel import (
@@ -129,16 +130,27 @@ HookPurpose = Literal["panel", "action"]
 run an action (``run_action`` follows)."""
 
 
+SettingsT = TypeVar("SettingsT", bound=BaseModel, default=BaseModel, covariant=True)
+OptionsT = TypeVar("OptionsT", bound=BaseModel | None, default=BaseModel | None, covariant=True)
+
+
 @dataclass(frozen=True)
-class IntegrationContext:
+class IntegrationContext(Generic[SettingsT, OptionsT]):
     """One integration bound to one tenant for one render or one action: its decrypted
     settings and process options, why the host is calling, and the memo the hook calls of
-    this render share (:class:`~megadesk_core.memo.RenderMemo`)."""
+    this render share (:class:`~megadesk_core.memo.RenderMemo`).
+
+    Generic in the settings and options models, so a plugin annotates
+    ``context: IntegrationContext[AcmeSettings, AcmeOptions]`` and reads ``context.settings``
+    without a cast: the host builds ``settings`` with the manifest's ``settings_model`` and
+    ``options`` with its ``options_model`` (its defaults when the operator set none; ``None``
+    only for a plugin that declares no options model). A bare ``IntegrationContext`` still means
+    "some settings model"."""
 
     tenant_id: str
     integration: str
-    settings: BaseModel
-    options: BaseModel | None = None
+    settings: SettingsT
+    options: OptionsT | None = None
     settings_check: SettingsCheck | None = None
     purpose: HookPurpose = "panel"
     memo: RenderMemo = field(default_factory=RenderMemo)

@@ -10,9 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import integration_out, settings_out_for
-from megadesk_core.api.problems import not_found
 from megadesk_core.api.schemas import AuditEntryOut, IntegrationOut, SettingsOut, SettingsUpdate
 from megadesk_core.api.state import HostState
+from megadesk_core.errors import not_found
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services import audit, configure
 from megadesk_core.services.installations import get_installation

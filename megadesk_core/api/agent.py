@@ -10,10 +10,10 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import action_out
-from megadesk_core.api.problems import ProblemError, not_found
 from megadesk_core.api.schemas import ActionOut, TicketOut, TicketUpsert
 from megadesk_core.api.state import HostState
 from megadesk_core.db.models import IntegrationInstallation, Ticket
+from megadesk_core.errors import RequestError, not_found
 from megadesk_core.panel import Sidebar, SidebarPanel
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services import tickets
@@ -67,7 +67,7 @@ class TicketController(Controller):
         data: JSONBody[TicketUpsert],
     ) -> Response[TicketOut]:
         if not 0 < len(ticket_id) <= 128 or not ticket_id.isprintable():
-            raise ProblemError(422, "invalid_ticket_id", "A ticket id is 1 to 128 printable characters.")
+            raise RequestError(422, "invalid_ticket_id", "A ticket id is 1 to 128 printable characters.")
         ticket, created = await tickets.upsert_ticket(
             db_session,
             admin.tenant_id,
@@ -155,7 +155,7 @@ class TicketController(Controller):
         if spec is None:
             raise not_found(f"Action {action!r} of {integration!r}")
         if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
-            raise ProblemError(
+            raise RequestError(
                 400,
                 "idempotency_key_required",
                 f"Send an Idempotency-Key header (1 to {MAX_KEY_LENGTH} characters, e.g. a UUID) so that a "

@@ -10,8 +10,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from megadesk_core.api.problems import ProblemError
 from megadesk_core.api.state import HostState
+from megadesk_core.errors import RequestError
 from megadesk_core.services.tenants import Principal, Role, authenticate
 
 
@@ -34,7 +34,7 @@ async def provide_principal(request: Request[Any, Any, Any], host: NamedDependen
         async with host.database.session() as session:
             principal = await authenticate(session, token.strip())
     if principal is None:
-        raise ProblemError(
+        raise RequestError(
             401,
             "unauthenticated",
             "A valid API token is required: send 'Authorization: Bearer <token>'.",
@@ -45,13 +45,13 @@ async def provide_principal(request: Request[Any, Any, Any], host: NamedDependen
 
 def provide_agent(principal: NamedDependency[Principal]) -> Principal:
     if not principal.may(Role.AGENT):
-        raise ProblemError(403, "forbidden", "This token's role may not do that.")
+        raise RequestError(403, "forbidden", "This token's role may not do that.")
     return principal
 
 
 def provide_admin(principal: NamedDependency[Principal]) -> Principal:
     if not principal.may(Role.ADMIN):
-        raise ProblemError(403, "forbidden", "Only an admin token may do that.")
+        raise RequestError(403, "forbidden", "Only an admin token may do that.")
     return principal
 
 

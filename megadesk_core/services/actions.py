@@ -23,30 +23,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.engine import Database
 from megadesk_core.db.models import IdempotencyRecord, IntegrationInstallation, Ticket
-from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
+from megadesk_core.errors import (
+    IntegrationError,
+    RateLimitedError,
+    RequestError,
+    SettingsUnreadableError,
+    UpstreamUnavailableError,
+    field_errors,
+    problem_body,
+)
 from megadesk_core.hashing import fingerprint
 from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.plugins import LoadedIntegration
-from megadesk_core.problems import field_errors, problem_body
 from megadesk_core.services import audit, idempotency
-from megadesk_core.services.installations import SettingsUnreadableError, integration_context
+from megadesk_core.services.installations import integration_context
 from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.services.tenants import Principal
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import ActionSpec
 
 log = logging.getLogger(__name__)
-
-
-class ActionRequestError(Exception):
-    """A request the host refuses before or instead of calling the plugin."""
-
-    def __init__(self, status: int, code: str, message: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.errors = errors or []
 
 
 def upstream_key(tenant_id: str, idempotency_key: str) -> str:
@@ -106,7 +102,7 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
     except ValidationError as exc:
         errors = field_errors(exc)
         await log_attempt("invalid", "; ".join(f"{e['field']}: {e['message']}" for e in errors))
-        raise ActionRequestError(422, "invalid_payload", "The action's payload is invalid.", errors) from exc
+        raise RequestError(422, "invalid_payload", "The action's payload is invalid.", errors) from exc
 
     title = call.integration.manifest.title
     try:
@@ -114,13 +110,13 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
             call.installation, renderer.keyring, call.integration.manifest, call.integration.options, "action"
         )
     except SettingsUnreadableError as exc:
-        await log_attempt("failed", str(exc))
-        raise ActionRequestError(424, "settings_unreadable", str(exc)) from None
+        await log_attempt("failed", exc.message)
+        raise
     check = context.settings_check
     if check is not None and (reason := check.unavailable_reason(call.spec.feature)) is not None:
         message = f"{call.spec.title} is unavailable with the current {title} settings: {reason}"
         await log_attempt("refused", message)
-        raise ActionRequestError(424, "feature_unavailable", message)
+        raise RequestError(424, "feature_unavailable", message)
 
     request_print = fingerprint(name, call.spec.name, ticket_id, call.selection, payload.model_dump(mode="json"))
     async with database.session() as session:
@@ -133,7 +129,7 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
         )
     if claim.conflict is not None:
         await log_attempt("idempotency_conflict", claim.conflict)
-        raise ActionRequestError(409, "idempotency_conflict", claim.conflict)
+        raise RequestError(409, "idempotency_conflict", claim.conflict)
     if claim.replay is not None:
         await log_attempt("replayed", None)
         return ActionOutcome(claim.replay.status_code or 200, claim.replay.response or {}, replayed=True)
@@ -147,9 +143,9 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
         async with asyncio.timeout(timeout):
             customer = await hooks.resolve_customer(context, view)
             if customer is None:
-                raise ActionRequestError(409, "no_customer", f"{title} found no customer for this ticket.")
+                raise RequestError(409, "no_customer", f"{title} found no customer for this ticket.")
             if call.spec.requires_verified_customer and not customer.verified and not payload.identity_confirmed:
-                raise ActionRequestError(
+                raise RequestError(
                     409,
                     "identity_not_confirmed",
                     "This customer was matched by email only and is not verified. Confirm the customer's "
@@ -157,7 +153,7 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
                 )
             key = upstream_key(call.principal.tenant_id, call.idempotency_key)
             result = await hooks.run_action(context, view, customer, call.spec, payload, key)
-    except ActionRequestError as exc:
+    except RequestError as exc:
         # The host refused before the plugin acted: nothing happened, so the key stays usable
         # for the corrected request (e.g. with identity_confirmed).
         await log_attempt("refused", exc.message, release)

@@ -12,29 +12,34 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation
-from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
+from megadesk_core.errors import (
+    IntegrationError,
+    RateLimitedError,
+    RequestError,
+    UpstreamUnavailableError,
+    field_errors,
+)
 from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
-from megadesk_core.problems import field_errors
 from megadesk_core.services import audit
 from megadesk_core.services.installations import get_installation, merged_input, save_settings, set_enabled
 from megadesk_core.services.tenants import Principal
 from megadesk_core.types import SettingsCheck
 
 
-class SettingsRejectedError(Exception):
+class SettingsRejectedError(RequestError):
     """The settings are invalid; ``errors`` name the fields. Nothing was saved."""
 
     def __init__(self, code: str, message: str, errors: list[dict[str, Any]]) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.errors = errors
+        super().__init__(422, code, message, errors)
 
 
-class NotConfiguredError(Exception):
-    pass
+class NotConfiguredError(RequestError):
+    """Enabling an integration whose settings have required fields before saving them."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(409, "not_configured", message)
 
 
 async def check_settings(

@@ -18,8 +18,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
+from megadesk_core.errors import SettingsUnreadableError, field_errors
 from megadesk_core.keyring import KeyRing, SecretDecryptionError
-from megadesk_core.problems import field_errors
 from megadesk_core.types import HookPurpose, IntegrationContext, IntegrationManifest, SettingsCheck
 
 
@@ -36,11 +36,6 @@ def _mentions_secret(annotation: object) -> bool:
 
 def secret_field_names(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name, info in model.model_fields.items() if _mentions_secret(info.annotation))
-
-
-class SettingsUnreadableError(Exception):
-    """Stored settings cannot be used: the key is wrong, the row was tampered with or copied, or
-    the plugin no longer accepts them. The message names fields, never values."""
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
-from megadesk_core.errors import IntegrationError
+from megadesk_core.errors import MegadeskError, SettingsUnreadableError
 from megadesk_core.hashing import fingerprint
 from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
 from megadesk_core.panel import PanelError, Sidebar, SidebarPanel
 from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
-from megadesk_core.services.installations import SettingsUnreadableError, integration_context
+from megadesk_core.services.installations import integration_context
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import IntegrationContext, ResolvedCustomer, TicketContext
 
@@ -73,11 +73,10 @@ async def guarded(
     except TimeoutError:
         log.warning("integration %s missed its %.1fs panel deadline", integration.name, timeout)
         return error_panel(integration, "timeout", f"{title} did not answer in time. Reload to try again.")
-    except IntegrationError as exc:
+    except MegadeskError as exc:
+        if isinstance(exc, SettingsUnreadableError):
+            log.error("settings of integration %s are unusable: %s", integration.name, exc.message)
         return error_panel(integration, exc.code, exc.message)
-    except SettingsUnreadableError as exc:
-        log.error("settings of integration %s are unusable: %s", integration.name, exc)
-        return error_panel(integration, "settings_unreadable", str(exc))
     except ValidationError:
         log.exception("integration %s returned an invalid panel", integration.name)
         return error_panel(integration, "invalid_panel", f"{title} returned a panel this host cannot show.")

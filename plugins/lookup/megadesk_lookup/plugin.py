@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from megadesk_core import hookimpl
 from megadesk_core.errors import ActionRefusedError, InvalidInputError, NotFoundError
@@ -42,25 +42,19 @@ class AddNotePayload(ActionPayload):
     )
 
 
-def _settings(model: BaseModel) -> LookupSettings:
-    if not isinstance(model, LookupSettings):
-        raise TypeError(f"expected LookupSettings, got {type(model).__name__}")
-    return model
+LookupContext = IntegrationContext[LookupSettings, LookupOptions]
+"""What the host hands these hooks: the settings and options are this plugin's own models."""
 
 
-def _options(model: BaseModel | None) -> LookupOptions:
-    return model if isinstance(model, LookupOptions) else LookupOptions()
-
-
-def _client(context: IntegrationContext) -> LookupClient:
-    return LookupClient(_settings(context.settings), _options(context.options))
+def _client(context: LookupContext) -> LookupClient:
+    return LookupClient(context.settings, context.options or LookupOptions())
 
 
 def _customer_key(customer_id: str) -> str:
     return f"{NAME}:customer:{customer_id}"
 
 
-async def _customer(context: IntegrationContext, customer_id: str) -> CustomerRecord:
+async def _customer(context: LookupContext, customer_id: str) -> CustomerRecord:
     """The customer's record, fetched once per render: resolve_customer's fetch serves the panel."""
 
     async def fetch() -> CustomerRecord:
@@ -89,9 +83,9 @@ def manifest() -> IntegrationManifest:
 
 
 @hookimpl
-async def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCheck:
-    lookup_settings = _settings(settings)
-    async with LookupClient(lookup_settings, _options(options)) as api:
+async def check_settings(settings: LookupSettings, options: LookupOptions | None) -> SettingsCheck:
+    lookup_settings = settings
+    async with LookupClient(lookup_settings, options or LookupOptions()) as api:
         try:
             await api.find_by_email(SETTINGS_CHECK_EMAIL)
         except NotFoundError as exc:
@@ -106,7 +100,7 @@ async def check_settings(settings: BaseModel, options: BaseModel | None) -> Sett
 
 
 @hookimpl
-async def resolve_customer(context: IntegrationContext, ticket: TicketContext) -> ResolvedCustomer | None:
+async def resolve_customer(context: LookupContext, ticket: TicketContext) -> ResolvedCustomer | None:
     named = ticket.custom_data.get(CUSTOMER_ID_KEY)
     if named is not None:
         customer_id = record_id(named)
@@ -143,11 +137,25 @@ async def resolve_customer(context: IntegrationContext, ticket: TicketContext) -
 
 
 @hookimpl
-async def sidebar_panel(context: IntegrationContext, ticket: TicketContext, customer: ResolvedCustomer | None) -> Panel:
+async def sidebar_panel(context: LookupContext, ticket: TicketContext, customer: ResolvedCustomer | None) -> Panel:
     if customer is None:
         return empty_panel(ticket)
     record = await _customer(context, customer.id)
-    return customer_panel(record, customer, _settings(context.settings))
+    return customer_panel(record, customer, context.settings)
+
+
+async def add_note(
+    context: LookupContext, customer: ResolvedCustomer, payload: AddNotePayload, idempotency_key: str
+) -> ActionResult:
+    if payload.target != customer.id:
+        raise ActionRefusedError(
+            f"Customer {payload.target} is not the customer this ticket is about; reload the panel and try again."
+        )
+    async with _client(context) as api:
+        note_id = await api.add_note(customer.id, payload.text, idempotency_key=idempotency_key)
+    return ActionResult(
+        message=f"Note added to {customer.label or customer.id}.", target=customer.id, reference=note_id
+    )
 
 
 @hookimpl
@@ -161,22 +169,6 @@ def actions() -> list[ActionSpec]:
             confirmation="Add this note to the customer's record?",
             # The note lands in a record that outlives the ticket: an email match is not enough.
             requires_verified_customer=True,
+            handler=add_note,
         )
     ]
-
-
-@hookimpl
-async def run_action(
-    context: IntegrationContext, customer: ResolvedCustomer, action: str, payload: ActionPayload, idempotency_key: str
-) -> ActionResult:
-    if action != ADD_NOTE or not isinstance(payload, AddNotePayload):
-        raise ActionRefusedError(f"{TITLE} has no action {action!r}.")
-    if payload.target != customer.id:
-        raise ActionRefusedError(
-            f"Customer {payload.target} is not the customer this ticket is about; reload the panel and try again."
-        )
-    async with _client(context) as api:
-        note_id = await api.add_note(customer.id, payload.text, idempotency_key=idempotency_key)
-    return ActionResult(
-        message=f"Note added to {customer.label or customer.id}.", target=customer.id, reference=note_id
-    )

@@ -56,8 +56,8 @@ async def test_a_retry_after_a_lost_answer_does_not_add_the_note_twice(
     context = megadesk_context({"base_url": backend.base_url, "api_key": API_KEY})
     customer = ResolvedCustomer(id="cus_1", verified=True, label="Ada")
     payload = plugin.AddNotePayload(target="cus_1", text="once")
-    first = await plugin.run_action(context, customer, "add_note", payload, "tenant:k-9")
-    second = await plugin.run_action(context, customer, "add_note", payload, "tenant:k-9")
+    first = await plugin.add_note(context, customer, payload, "tenant:k-9")
+    second = await plugin.add_note(context, customer, payload, "tenant:k-9")
     assert first.reference == second.reference
     assert [n["text"] for n in backend.notes] == ["once"]
 

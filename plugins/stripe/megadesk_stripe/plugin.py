@@ -5,12 +5,12 @@ Registered through the ``megadesk.integrations`` entry point as ``stripe``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import dataclasses
 
 from megadesk_core.markers import hookimpl
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
-    ActionPayload,
+    ActionHandler,
     ActionResult,
     ActionSpec,
     IntegrationContext,
@@ -34,30 +34,22 @@ _clients = ClientCache()
 _product_names = ProductNames()
 
 
-def _settings(model: BaseModel) -> StripeSettings:
-    if not isinstance(model, StripeSettings):
-        raise TypeError(f"expected StripeSettings, got {type(model).__name__}")
-    return model
+StripeContext = IntegrationContext[StripeSettings, StripeOptions]
+"""What the host hands these hooks: the settings and options are this plugin's own models."""
 
 
-def _options(model: BaseModel | None) -> StripeOptions:
-    return model if isinstance(model, StripeOptions) else StripeOptions()
+def _gateway(settings: StripeSettings, options: StripeOptions | None) -> StripeGateway:
+    return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), options or StripeOptions()))
 
 
-def _gateway(settings: StripeSettings, options: BaseModel | None) -> StripeGateway:
-    return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), _options(options)))
-
-
-def _reads(context: IntegrationContext) -> StripeReads:
+def _reads(context: StripeContext) -> StripeReads:
     """This render's reads: shared with the render's other hook call through ``context.memo``."""
-    settings = _settings(context.settings)
-    account = account_of(settings.restricted_key.get_secret_value())
-    return StripeReads(_gateway(settings, context.options), context.memo, _product_names, account)
+    account = account_of(context.settings.restricted_key.get_secret_value())
+    return StripeReads(_gateway(context.settings, context.options), context.memo, _product_names, account)
 
 
-def _plan(context: IntegrationContext) -> PanelPlan:
-    settings = _settings(context.settings)
-    return PanelPlan(settings.payment_history_limit, panel.unavailable_features(context.settings_check))
+def _plan(context: StripeContext) -> PanelPlan:
+    return PanelPlan(context.settings.payment_history_limit, panel.unavailable_features(context.settings_check))
 
 
 @hookimpl
@@ -73,27 +65,26 @@ def manifest() -> IntegrationManifest:
 
 
 @hookimpl
-async def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCheck:
-    stripe_settings = _settings(settings)
-    key = stripe_settings.restricted_key.get_secret_value()
+async def check_settings(settings: StripeSettings, options: StripeOptions | None) -> SettingsCheck:
+    key = settings.restricted_key.get_secret_value()
     kind, mode = checks.check_key_form(key)
-    gateway = _gateway(stripe_settings, options)
+    gateway = _gateway(settings, options)
     check = await checks.probe_key(gateway, kind, mode)
     await checks.keep_product_names(gateway, check, _product_names, account_of(key))
     return check
 
 
 @hookimpl
-async def resolve_customer(context: IntegrationContext, ticket: TicketContext) -> ResolvedCustomer | None:
+async def resolve_customer(context: StripeContext, ticket: TicketContext) -> ResolvedCustomer | None:
     prefetch = context.purpose == "panel"  # the panel follows: start its reads now
     return await resolution.resolve_customer(_reads(context), ticket, _plan(context), prefetch=prefetch)
 
 
 @hookimpl
-async def sidebar_panel(context: IntegrationContext, ticket: TicketContext, customer: ResolvedCustomer | None) -> Panel:
+async def sidebar_panel(context: StripeContext, ticket: TicketContext, customer: ResolvedCustomer | None) -> Panel:
     if customer is None:
         return panel.empty_panel(has_email=bool(ticket.requester_email))
-    settings = _settings(context.settings)
+    settings = context.settings
     return await panel.load_panel(
         _reads(context),
         customer,
@@ -104,29 +95,37 @@ async def sidebar_panel(context: IntegrationContext, ticket: TicketContext, cust
     )
 
 
-@hookimpl
-def actions() -> list[ActionSpec]:
-    return list(stripe_actions.ACTIONS)
-
-
-@hookimpl
-async def run_action(
-    context: IntegrationContext,
+async def refund_payment(
+    context: StripeContext,
     ticket: TicketContext,
     customer: ResolvedCustomer,
-    action: str,
-    payload: ActionPayload,
+    payload: stripe_actions.RefundPaymentPayload,
     idempotency_key: str,
 ) -> ActionResult:
-    gateway = _gateway(_settings(context.settings), context.options)
-    if action == REFUND_ACTION and isinstance(payload, stripe_actions.RefundPaymentPayload):
-        return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key)
-    if action == CANCEL_ACTION and isinstance(payload, stripe_actions.CancelSubscriptionPayload):
-        unavailable = panel.unavailable_features(context.settings_check)
-        return await stripe_actions.cancel_subscription(
-            gateway, ticket, customer, payload, idempotency_key, unavailable
-        )
-    raise ValueError(f"the Stripe integration has no action {action!r} taking {type(payload).__name__}")
+    gateway = _gateway(context.settings, context.options)
+    return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key)
+
+
+async def cancel_subscription(
+    context: StripeContext,
+    ticket: TicketContext,
+    customer: ResolvedCustomer,
+    payload: stripe_actions.CancelSubscriptionPayload,
+    idempotency_key: str,
+) -> ActionResult:
+    gateway = _gateway(context.settings, context.options)
+    unavailable = panel.unavailable_features(context.settings_check)
+    return await stripe_actions.cancel_subscription(gateway, ticket, customer, payload, idempotency_key, unavailable)
+
+
+_HANDLERS: dict[str, ActionHandler] = {REFUND_ACTION: refund_payment, CANCEL_ACTION: cancel_subscription}
+
+
+@hookimpl
+def actions() -> list[ActionSpec]:
+    """Each action with the function that runs it: the host calls it with the payload already
+    validated against the action's own model, so nothing here dispatches on names."""
+    return [dataclasses.replace(spec, handler=_HANDLERS[spec.name]) for spec in stripe_actions.ACTIONS]
 
 
 @hookimpl
