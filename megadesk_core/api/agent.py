@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import action_out
@@ -23,6 +24,8 @@ from megadesk_core.services.installations import enabled_installations, get_inst
 from megadesk_core.services.tenants import Principal
 
 FRESH_DESCRIPTION = "Skip the shared panel cache (e.g. an agent's explicit reload)."
+TICKET_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""What the database and Megadesk's screens can hold: no control characters (NUL included)."""
 SELECT_DESCRIPTION = "The agent's choice among several matching records (from a choice block)."
 
 
@@ -58,16 +61,27 @@ class TicketController(Controller):
     path = "/api/v1/tickets"
     tags = ["tickets"]
 
-    @put("/{ticket_id:str}", operation_id="upsertTicket", summary="Megadesk sends a ticket's context")
+    @put(
+        "/{ticket_id:str}",
+        operation_id="upsertTicket",
+        summary="Megadesk sends a ticket's context",
+        responses={201: ResponseSpec(TicketOut, description="The ticket was new.")},
+    )
     async def upsert(
         self,
         admin: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        ticket_id: FromPath[str],
+        ticket_id: Annotated[
+            str,
+            PathParameter(
+                min_length=1,
+                max_length=128,
+                pattern=TICKET_ID_PATTERN,
+                description="Megadesk's ticket id: 1 to 128 characters, no control characters.",
+            ),
+        ],
         data: JSONBody[TicketUpsert],
     ) -> Response[TicketOut]:
-        if not 0 < len(ticket_id) <= 128 or not ticket_id.isprintable():
-            raise ProblemError(422, "invalid_ticket_id", "A ticket id is 1 to 128 printable characters.")
         ticket, created = await tickets.upsert_ticket(
             db_session,
             admin.tenant_id,
