@@ -131,3 +131,20 @@ async def test_nul_elsewhere_never_reaches_the_database(megadesk_tenant):
         headers={**acme.agent_headers, "Idempotency-Key": "a\x00b"},
     )
     _problem(header, 400, "idempotency-key")
+
+
+async def test_string_and_list_lengths_of_parameters_are_bounded(megadesk_tenant):
+    acme = await _acme(megadesk_tenant)
+    too_long = [("select", "sample:" + "x" * 300)]
+    too_many = [("select", f"sample:c-{i}") for i in range(21)]
+    for params in (too_long, too_many):
+        response = await acme.client.get("/api/v1/tickets/T-1/sidebar", params=params, headers=acme.agent_headers)
+        _problem(response, 400, "select")
+    ok = await acme.client.get("/api/v1/tickets/T-1/sidebar", params=too_many[:20], headers=acme.agent_headers)
+    assert ok.status_code == 200
+    key = await acme.client.post(
+        "/api/v1/tickets/T-1/panels/sample/actions/add_note",
+        json={"target": "c-7", "text": "x"},
+        headers={**acme.agent_headers, "Idempotency-Key": "k" * 256},
+    )
+    _problem(key, 400)

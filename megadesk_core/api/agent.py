@@ -24,6 +24,8 @@ from megadesk_core.services.installations import enabled_installations, get_inst
 from megadesk_core.services.tenants import Principal
 
 FRESH_DESCRIPTION = "Skip the shared panel cache (e.g. an agent's explicit reload)."
+MAX_SELECTIONS = 20
+MAX_SELECT_LENGTH = 255
 TICKET_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 """What the database and Megadesk's screens can hold: no control characters (NUL included)."""
 SELECT_DESCRIPTION = "The agent's choice among several matching records (from a choice block)."
@@ -114,8 +116,11 @@ class TicketController(Controller):
         agent: NamedDependency[Principal],
         ticket_id: FromPath[str],
         select: Annotated[
-            list[str] | None,
-            QueryParameter(description="Choices as 'integration:value', e.g. stripe:cus_123 (repeatable)."),
+            list[Annotated[str, QueryParameter(max_length=MAX_SELECT_LENGTH)]] | None,
+            QueryParameter(
+                max_items=MAX_SELECTIONS,
+                description="Choices as 'integration:value', e.g. stripe:cus_123 (repeatable).",
+            ),
         ] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
     ) -> Sidebar:
@@ -124,6 +129,14 @@ class TicketController(Controller):
         async with host.database.session() as db_session:
             ticket = await _ticket(db_session, agent, ticket_id)
             installations = await enabled_installations(db_session, agent.tenant_id)
+        # Declared in the parameter's schema; Litestar does not enforce it on a repeated parameter.
+        if select and (len(select) > MAX_SELECTIONS or any(len(item) > MAX_SELECT_LENGTH for item in select)):
+            raise ProblemError(
+                400,
+                "invalid_request",
+                f"Send at most {MAX_SELECTIONS} 'select' values of at most {MAX_SELECT_LENGTH} characters each.",
+                errors=[{"field": "select", "message": "too many or too long"}],
+            )
         selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
         return await host.renderer.sidebar(ticket, installations, selection=selection, fresh=fresh)
 
@@ -158,7 +171,11 @@ class TicketController(Controller):
         data: JSONBody[dict[str, Any]],
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(name="Idempotency-Key", description="Required. The same key replays the first result."),
+            HeaderParameter(
+                name="Idempotency-Key",
+                max_length=MAX_KEY_LENGTH,
+                description="Required. The same key replays the first result.",
+            ),
         ] = None,
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
     ) -> Response[dict[str, Any]]:
