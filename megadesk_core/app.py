@@ -17,8 +17,10 @@ from megadesk_core.api.admin import AdminController
 from megadesk_core.api.agent import IntegrationActionsController, TicketController
 from megadesk_core.api.dependencies import DEPENDENCIES
 from megadesk_core.api.health import ReadinessProbe, health, readiness
+from megadesk_core.api.openapi_responses import declare_responses, forbid_extra_fields
 from megadesk_core.api.preview import preview_router
 from megadesk_core.api.problems import EXCEPTION_HANDLERS
+from megadesk_core.api.request_limits import RequestLimitsMiddleware
 from megadesk_core.api.schemas import WhoAmI
 from megadesk_core.api.state import HostState
 from megadesk_core.db.engine import Database
@@ -75,7 +77,7 @@ def create_app(
             await readiness_probe.close()
             await database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             readiness,
@@ -92,6 +94,7 @@ def create_app(
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RequestLimitsMiddleware],
         lifespan=[lifespan],
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
@@ -110,3 +113,6 @@ def create_app(
             ),
         ),
     )
+    declare_responses(app)
+    forbid_extra_fields(app)
+    return app

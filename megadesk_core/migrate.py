@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -20,10 +21,23 @@ def alembic_config() -> Config:
     return config
 
 
+MIGRATION_LOCK_ID = 0x6D6567616465736B  # "megadesk": one advisory lock per database, for migrations
+"""Key of the PostgreSQL advisory lock held while migrating."""
+
+
 def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Migrate to ``revision``; safe when several processes start at once on one database.
+
+    On PostgreSQL the migration runs under a transaction-level advisory lock: a second process
+    waits for the first to commit, then finds the schema current and does nothing (without it,
+    both create the same tables and one dies with a UniqueViolation). SQLite serialises writers
+    itself and is one process by default.
+    """
     engine = make_sync_engine(database_url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)

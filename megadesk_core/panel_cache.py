@@ -19,6 +19,7 @@ import logging
 from typing import Protocol
 
 from megadesk_core.panel import PANEL_SCHEMA_VERSION, SidebarPanel
+from megadesk_core.redis_health import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,11 @@ class RedisPanelCache:
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._ttl_ms = int(ttl_seconds * 1000)
         self._prefix = f"{prefix}:{CACHE_FORMAT}"
+        self._outage = OutageLog(
+            log,
+            "panel cache",
+            f"panels render without the cache and may be stale for up to {self._ttl_ms} ms after actions",
+        )
 
     def _generation_key(self, tenant_id: str, integration: str) -> str:
         return f"{self._prefix}:panel-gen:{tenant_id}:{integration}"
@@ -72,18 +78,24 @@ class RedisPanelCache:
     async def key(self, tenant_id: str, integration: str, fingerprint: str) -> str | None:
         try:
             generation = await self._redis.get(self._generation_key(tenant_id, integration))
-        except Exception:
-            log.warning("panel cache unavailable; rendering without it", exc_info=True)
+        except Exception as exc:
+            self._outage.failed(exc)
             return None
+        self._outage.succeeded()
         gen = generation.decode() if isinstance(generation, bytes) else "0"
         return f"{self._prefix}:panel:{tenant_id}:{integration}:{gen}:{fingerprint}"
 
     async def get(self, key: str) -> SidebarPanel | None:
         try:
             raw = await self._redis.get(key)
+        except Exception as exc:
+            self._outage.failed(exc)
+            return None
+        self._outage.succeeded()
+        try:
             return SidebarPanel.model_validate_json(raw) if raw else None
-        except Exception:
-            log.warning("panel cache entry unreadable or Redis unavailable; rendering", exc_info=True)
+        except ValueError:
+            log.warning("panel cache entry %s does not parse; rendering instead", key)
             return None
 
     async def put(self, key: str, panel: SidebarPanel) -> None:
@@ -91,20 +103,18 @@ class RedisPanelCache:
             return
         try:
             await self._redis.set(key, panel.model_dump_json(), px=self._ttl_ms)
-        except Exception:
-            log.warning("panel cache unavailable; not caching", exc_info=True)
+        except Exception as exc:
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
 
     async def invalidate(self, tenant_id: str, integration: str) -> None:
         try:
             await self._redis.incr(self._generation_key(tenant_id, integration))
-        except Exception:
-            log.error(
-                "panel cache invalidation failed for %s/%s: panels may be stale for up to %d ms",
-                tenant_id,
-                integration,
-                self._ttl_ms,
-                exc_info=True,
-            )
+        except Exception as exc:
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
 
     async def close(self) -> None:
         await self._redis.aclose()

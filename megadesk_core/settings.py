@@ -71,7 +71,11 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    auto_migrate: bool = Field(default=True, description="Apply database migrations when the app starts.")
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Apply database migrations when the app starts. Unset: only on SQLite (the embedded "
+        "default, one process); on PostgreSQL run 'megadesk migrate' per deploy, or set true.",
+    )
     log_level: str = "INFO"
 
     @field_validator("plugins_allow", "plugins_block", mode="before")
@@ -80,7 +84,11 @@ class Settings(BaseSettings):
         return _split_names(value)
 
     def migrate_on_startup(self) -> bool:
-        return self.auto_migrate if self.auto_migrate is not None else self.database_url is None
+        """Whether start-up applies migrations: as set, else only on SQLite. A server database is
+        shared by many processes and deploys; its schema changes once per deploy, on purpose."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.resolved_database_url().startswith("sqlite")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

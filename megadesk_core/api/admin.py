@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from megadesk_core.api.input_bounds import MAX_ROW_ID
 from megadesk_core.api.integrations_views import integration_out, settings_out_for
 from megadesk_core.api.schemas import AuditEntryOut, IntegrationOut, SettingsOut, SettingsUpdate
 from megadesk_core.api.state import HostState
@@ -114,7 +115,8 @@ class AdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         before: Annotated[
-            int | None, QueryParameter(ge=1, le=2**63 - 1, description="Only entries with a smaller id (paging).")
+            int | None,
+            QueryParameter(ge=1, le=MAX_ROW_ID, description="Only entries with a smaller id (paging)."),
         ] = None,
     ) -> list[AuditEntryOut]:
         entries = await audit.list_entries(db_session, admin.tenant_id, limit=limit, before_id=before)

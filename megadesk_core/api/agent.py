@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import action_out
@@ -23,6 +24,10 @@ from megadesk_core.services.installations import enabled_installations, get_inst
 from megadesk_core.services.tenants import Principal
 
 FRESH_DESCRIPTION = "Skip the shared panel cache (e.g. an agent's explicit reload)."
+MAX_SELECTIONS = 20
+MAX_SELECT_LENGTH = 255
+TICKET_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""What the database and Megadesk's screens can hold: no control characters (NUL included)."""
 SELECT_DESCRIPTION = "The agent's choice among several matching records (from a choice block)."
 
 
@@ -58,16 +63,27 @@ class TicketController(Controller):
     path = "/api/v1/tickets"
     tags = ["tickets"]
 
-    @put("/{ticket_id:str}", operation_id="upsertTicket", summary="Megadesk sends a ticket's context")
+    @put(
+        "/{ticket_id:str}",
+        operation_id="upsertTicket",
+        summary="Megadesk sends a ticket's context",
+        responses={201: ResponseSpec(TicketOut, description="The ticket was new.")},
+    )
     async def upsert(
         self,
         admin: NamedDependency[Principal],
         db_session: NamedDependency[AsyncSession],
-        ticket_id: FromPath[str],
+        ticket_id: Annotated[
+            str,
+            PathParameter(
+                min_length=1,
+                max_length=128,
+                pattern=TICKET_ID_PATTERN,
+                description="Megadesk's ticket id: 1 to 128 characters, no control characters.",
+            ),
+        ],
         data: JSONBody[TicketUpsert],
     ) -> Response[TicketOut]:
-        if not 0 < len(ticket_id) <= 128 or not ticket_id.isprintable():
-            raise RequestError(422, "invalid_ticket_id", "A ticket id is 1 to 128 printable characters.")
         ticket, created = await tickets.upsert_ticket(
             db_session,
             admin.tenant_id,
@@ -100,8 +116,11 @@ class TicketController(Controller):
         agent: NamedDependency[Principal],
         ticket_id: FromPath[str],
         select: Annotated[
-            list[str] | None,
-            QueryParameter(description="Choices as 'integration:value', e.g. stripe:cus_123 (repeatable)."),
+            list[Annotated[str, QueryParameter(max_length=MAX_SELECT_LENGTH)]] | None,
+            QueryParameter(
+                max_items=MAX_SELECTIONS,
+                description="Choices as 'integration:value', e.g. stripe:cus_123 (repeatable).",
+            ),
         ] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
     ) -> Sidebar:
@@ -110,6 +129,14 @@ class TicketController(Controller):
         async with host.database.session() as db_session:
             ticket = await _ticket(db_session, agent, ticket_id)
             installations = await enabled_installations(db_session, agent.tenant_id)
+        # Declared in the parameter's schema; Litestar does not enforce it on a repeated parameter.
+        if select and (len(select) > MAX_SELECTIONS or any(len(item) > MAX_SELECT_LENGTH for item in select)):
+            raise RequestError(
+                400,
+                "invalid_request",
+                f"Send at most {MAX_SELECTIONS} 'select' values of at most {MAX_SELECT_LENGTH} characters each.",
+                errors=[{"field": "select", "message": "too many or too long"}],
+            )
         selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
         return await host.renderer.sidebar(ticket, installations, selection=selection, fresh=fresh)
 
@@ -144,7 +171,11 @@ class TicketController(Controller):
         data: JSONBody[dict[str, Any]],
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(name="Idempotency-Key", description="Required. The same key replays the first result."),
+            HeaderParameter(
+                name="Idempotency-Key",
+                max_length=MAX_KEY_LENGTH,
+                description="Required. The same key replays the first result.",
+            ),
         ] = None,
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
     ) -> Response[dict[str, Any]]:

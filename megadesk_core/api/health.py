@@ -26,6 +26,7 @@ from litestar.openapi import ResponseSpec
 
 from megadesk_core.db.engine import Database
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.redis_health import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class ReadinessProbe:
         self._registry = registry
         self._required = tuple(required_plugins)
         self._timeout = timeout_seconds
+        self._redis_outage = OutageLog(log, "readiness", "/readyz reports unavailable")
         self._redis = (
             Redis.from_url(redis_url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds)
             if redis_url
@@ -128,8 +130,9 @@ class ReadinessProbe:
             async with asyncio.timeout(self._timeout):
                 await self._redis.ping()
         except Exception as exc:
-            log.warning("readiness: Redis does not answer: %s", exc or type(exc).__name__)
+            self._redis_outage.failed(exc)
             return "unreachable"
+        self._redis_outage.succeeded()
         return "ok"
 
     async def check(self) -> Readiness:

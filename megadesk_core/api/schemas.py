@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from megadesk_core.text_safety import strip_nul
 from megadesk_core.types import SettingsCheck
+
+NO_NUL = "^[^\\x00]*$"
+"""Pattern of a text field that must not hold NUL (PostgreSQL text cannot)."""
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC, and the API says so.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` (JSON data) with NUL characters removed from keys and strings: ticket context is
+    stored as JSON, which PostgreSQL cannot hold with a NUL in it, and losing one costs nothing."""
+    if isinstance(value, str):
+        return strip_nul(value)
+    if isinstance(value, dict):
+        return {strip_nul(str(k)): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _no_nul(value: str | None) -> str | None:
@@ -24,9 +48,13 @@ def _no_nul(value: str | None) -> str | None:
 class TicketUpsert(_Body):
     """What Megadesk sends about a ticket: the requester and the tenant's Custom Data."""
 
-    requester_email: EmailStr | None = None
-    subject: Annotated[str | None, AfterValidator(_no_nul)] = Field(default=None, max_length=500)
-    custom_data: dict[str, Any] = Field(default_factory=dict)
+    requester_email: EmailStr | None = Field(
+        default=None, description="The requester's address; special-use domains (.local, .arpa...) are refused."
+    )
+    subject: Annotated[str | None, AfterValidator(_no_nul)] = Field(default=None, max_length=500, pattern=NO_NUL)
+    custom_data: Annotated[dict[str, Any], AfterValidator(_without_nul)] = Field(
+        default_factory=dict, description="The tenant's Custom Data (NUL characters are removed)."
+    )
 
 
 class TicketOut(BaseModel):
@@ -34,13 +62,15 @@ class TicketOut(BaseModel):
     requester_email: str | None
     subject: str | None
     custom_data: dict[str, Any]
-    updated_at: datetime
+    updated_at: UtcDatetime
 
 
 class SettingsUpdate(_Body):
     """New settings for an integration. Secret fields left out keep their stored value."""
 
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="The integration's settings, as its settings_schema describes them."
+    )
     enabled: bool | None = None
 
 
@@ -84,7 +114,7 @@ class IntegrationOut(BaseModel):
 
 class AuditEntryOut(BaseModel):
     id: int
-    created_at: datetime
+    created_at: UtcDatetime
     actor_name: str
     actor_role: str
     ticket_id: str | None

@@ -40,6 +40,7 @@ from megadesk_core.services.installations import integration_context
 from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.services.tenants import Principal
 from megadesk_core.services.tickets import ticket_context
+from megadesk_core.text_safety import nul_errors
 from megadesk_core.types import ActionSpec
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
                 idempotency_key=call.idempotency_key,
             )
 
+    if nul_problems := nul_errors(call.payload):  # PostgreSQL cannot store NUL: invalid, audited
+        await log_attempt("invalid", "; ".join(f"{e['field']}: {e['message']}" for e in nul_problems))
+        raise RequestError(422, "invalid_payload", "The action's payload is invalid.", nul_problems)
     try:
         payload = call.spec.payload_model.model_validate(call.payload)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import AuditEntry
 from megadesk_core.services.tenants import Principal
+from megadesk_core.text_safety import strip_nul
 
 
 async def record(
@@ -21,19 +22,22 @@ async def record(
     detail: str | None = None,
     idempotency_key: str | None = None,
 ) -> None:
+    # Every attempt is audited, also one whose input PostgreSQL cannot store (a NUL character
+    # in a target): the row keeps what can be kept instead of being lost with a 500.
+    detail = strip_nul(detail)
     session.add(
         AuditEntry(
             tenant_id=principal.tenant_id,
             actor_token_id=principal.token_id,
             actor_name=principal.name,
             actor_role=principal.role.value,
-            ticket_external_id=ticket_external_id,
-            integration=integration,
-            action=action,
-            target=target,
+            ticket_external_id=strip_nul(ticket_external_id),
+            integration=strip_nul(integration),
+            action=strip_nul(action) or "",
+            target=strip_nul(target),
             outcome=outcome,
             detail=detail[:2000] if detail else None,
-            idempotency_key=idempotency_key,
+            idempotency_key=strip_nul(idempotency_key),
         )
     )
     await session.commit()

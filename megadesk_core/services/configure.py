@@ -25,6 +25,7 @@ from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.services import audit
 from megadesk_core.services.installations import get_installation, merged_input, save_settings, set_enabled
 from megadesk_core.services.tenants import Principal
+from megadesk_core.text_safety import nul_errors
 from megadesk_core.types import SettingsCheck
 
 
@@ -86,6 +87,18 @@ async def configure(
         raise SettingsRejectedError(
             "invalid_settings", f"The {manifest.title} settings are invalid.", errors
         ) from None  # the ValidationError's text holds the submitted values, secrets included
+    # Non-secret settings are stored as JSON, which PostgreSQL cannot hold with a NUL in it
+    # (secrets are encrypted, and dump masked here).
+    if nul_problems := nul_errors(settings.model_dump(mode="json")):
+        await audit.record(
+            session,
+            actor,
+            action="settings.update",
+            integration=manifest.name,
+            outcome="invalid",
+            detail="invalid fields: " + ", ".join(e["field"] for e in nul_problems),
+        )
+        raise SettingsRejectedError("invalid_settings", f"The {manifest.title} settings are invalid.", nul_problems)
     # The plugin checks the settings against its remote API: no pooled connection waits on it.
     await session.commit()
     try:

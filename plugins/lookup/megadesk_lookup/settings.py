@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 from megadesk_lookup.hosts import host_problem
@@ -28,6 +29,12 @@ def normalise_base_url(value: str) -> str:
         raise ValueError("must not contain a user name or password; put the key in api_key")
     if parts.query or parts.fragment:
         raise ValueError("must not have a query string or fragment")
+    try:
+        # What the client will parse: a host it refuses (0177.0.0.1, full-width letters) is an
+        # invalid setting now, not a failed request later.
+        httpx.URL(value.strip())
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"is not a URL the server can send requests to ({exc}); use a plain host name") from None
     return value.strip().rstrip("/")
 
 

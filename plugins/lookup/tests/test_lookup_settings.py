@@ -84,3 +84,19 @@ async def test_an_unreachable_api_saves_the_settings_with_a_warning(megadesk_ten
     assert body["enabled"] is True
     (warning,) = body["check"]["warnings"]
     assert "could not be checked now" in warning and "cannot be reached" in warning
+
+
+FULL_WIDTH_EXAMPLE = "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45"  # "example" in full-width letters
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("url", ["https://0177.0.0.1/api", f"https://{FULL_WIDTH_EXAMPLE}.com/api"])
+async def test_a_host_the_client_cannot_parse_is_a_422_naming_base_url(
+    megadesk_tenant: TenantFactory, url: str
+) -> None:
+    # An octal address and full-width letters passed the form checks and failed in httpx: a 500.
+    tenant = await megadesk_tenant("acme")
+    response = await tenant.put_settings("lookup", {"base_url": url, "api_key": "k-12345"})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["base_url"]
+    assert "is not a URL the server can send requests to" in response.json()["errors"][0]["message"]

@@ -16,7 +16,13 @@ from collections.abc import Mapping
 
 from pydantic import Field
 
-from megadesk_core.errors import ActionRefusedError, IntegrationError, MissingPermissionError
+from megadesk_core.errors import (
+    ActionRefusedError,
+    IntegrationError,
+    InvalidInputError,
+    MissingPermissionError,
+    NotFoundError,
+)
 from megadesk_core.types import ActionPayload, ActionResult, ActionSpec, ResolvedCustomer, TicketContext
 from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
 from megadesk_stripe.errors import AlreadyRefundedError
@@ -162,13 +168,16 @@ async def cancel_subscription(
                 f"{unavailable['refund_latest_invoice']}. Nothing was changed."
             )
         to_refund = await _latest_invoice_payment(gateway, sub)
-    if payload.at_period_end:
-        await gateway.cancel_subscription_at_period_end(sub.id, f"{idempotency_key}:cancel_at_period_end:{sub.id}")
-        end = sub.current_period_end
-        message = f"{sub.id} will cancel at the end of its current period" + (f" ({day(end)})" if end else "")
-    else:
-        canceled = await gateway.cancel_subscription_now(sub.id, f"{idempotency_key}:cancel:{sub.id}")
-        message = f"Canceled {sub.id} now (status {canceled.status})"
+    try:
+        if payload.at_period_end:
+            await gateway.cancel_subscription_at_period_end(sub.id, f"{idempotency_key}:cancel_at_period_end:{sub.id}")
+            end = sub.current_period_end
+            message = f"{sub.id} will cancel at the end of its current period" + (f" ({day(end)})" if end else "")
+        else:
+            canceled = await gateway.cancel_subscription_now(sub.id, f"{idempotency_key}:cancel:{sub.id}")
+            message = f"Canceled {sub.id} now (status {canceled.status})"
+    except (NotFoundError, ActionRefusedError, InvalidInputError) as exc:
+        raise await _lost_race(gateway, sub.id, payload, exc) from exc
     if to_refund is None:
         return ActionResult(message=message, target=sub.id)
     try:
@@ -180,6 +189,30 @@ async def cancel_subscription(
     return ActionResult(
         message=f"{message}; {refund_message[0].lower()}{refund_message[1:]}", target=sub.id, reference=refund_id
     )
+
+
+async def _lost_race(
+    gateway: StripeGateway, sub_id: str, payload: CancelSubscriptionPayload, exc: IntegrationError
+) -> IntegrationError:
+    """The error for a cancel Stripe refused after our checks passed: usually another request
+    (a second agent, the dashboard) canceled the subscription in between, and Stripe then answers
+    "no such subscription" or "a canceled subscription can only update...". Read it again and
+    say what happened; any other refusal stands as it is."""
+    try:
+        now = subscription_record(await gateway.retrieve_subscription(sub_id))
+    except IntegrationError:
+        return exc
+    if now.is_final:
+        return ActionRefusedError(
+            f"Subscription {sub_id} is already {now.status.replace('_', ' ')} (canceled meanwhile by another "
+            "request or in Stripe). Nothing more was changed."
+        )
+    if payload.at_period_end and now.cancel_at_period_end:
+        return ActionRefusedError(
+            f"Subscription {sub_id} is already set to cancel at the end of its period (set meanwhile by "
+            "another request or in Stripe). Nothing more was changed."
+        )
+    return exc
 
 
 def _refund_failed(

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+MAX_KEY_LENGTH = 255
+"""Stripe's keys are well under this (its idempotency keys share the limit); longer is a paste error."""
+
 
 class StripeSettings(BaseModel):
     """Per-tenant settings, entered by an admin."""
@@ -17,6 +20,8 @@ class StripeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     restricted_key: SecretStr = Field(
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
         description="A Stripe restricted key (rk_live_... or rk_test_...) with the permissions "
         "listed in the integration's docs. A full secret key (sk_...) works but grants far more "
         "than the integration needs.",
@@ -24,6 +29,18 @@ class StripeSettings(BaseModel):
     payment_history_limit: int = Field(
         default=10, ge=1, le=100, description="How many recent payments the sidebar lists (1-100)."
     )
+
+    @field_validator("restricted_key", mode="before")
+    @classmethod
+    def _not_too_long(cls, value: object) -> object:
+        # Said before the generic "at most 255 items", and without echoing the value (a secret).
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and len(raw.strip()) > MAX_KEY_LENGTH:
+            raise ValueError(
+                f"is {len(raw.strip())} characters long, and Stripe keys are at most {MAX_KEY_LENGTH}: "
+                "paste only the key (rk_live_... or rk_test_...)"
+            )
+        return value
 
     @field_validator("restricted_key")
     @classmethod
