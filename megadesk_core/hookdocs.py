@@ -25,8 +25,8 @@ from typing import Any
 
 from megadesk_core import errors, hookspecs
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
-from megadesk_core.panel import PANEL_SCHEMA_VERSION, Block
-from megadesk_core.types import HOOK_API_VERSION
+from megadesk_core.panel import MIN_PANEL_SCHEMA_VERSION, PANEL_SCHEMA_VERSION, Block
+from megadesk_core.types import HOOK_API_VERSION, MIN_HOOK_API_VERSION
 
 DEFAULT_PATH = Path("docs/hooks.md")
 _SECTIONS = ("Args:", "Returns:", "Example::")
@@ -253,15 +253,22 @@ _COMPATIBILITY = [
     "",
     "The hook API and the panel schema each carry a version. A plugin's `IntegrationManifest` records "
     "the versions it was built for (`hook_api_version`, `panel_schema_version`, which default to those "
-    "of the `megadesk-core` it was built against). At start-up the host compares them with its own and "
-    "refuses a plugin built for another version, with a message that says so and what to install "
-    "instead; the plugin is left out (`megadesk integrations list` shows it as `REFUSED` with the "
-    "reason) and the host still starts. It never fails later, at request time.",
+    "of the `megadesk-core` it was built against). The host accepts a range of each "
+    f"(`MIN_HOOK_API_VERSION` to `HOOK_API_VERSION`, now {MIN_HOOK_API_VERSION} to {HOOK_API_VERSION}; "
+    f"`MIN_PANEL_SCHEMA_VERSION` to `PANEL_SCHEMA_VERSION`, now {MIN_PANEL_SCHEMA_VERSION} to "
+    f"{PANEL_SCHEMA_VERSION}), so a plugin built one version older keeps loading. A plugin outside the "
+    "range is refused at start-up with a message that says what to install or upgrade; it is left out "
+    "(`megadesk integrations list` shows it as `REFUSED` with the reason) and the host still starts. "
+    "It never fails later, at request time.",
     "",
-    "Within one version, hooks may gain arguments and the panel schema may gain optional fields and "
-    "block types: an implementation only names the arguments it uses, so existing plugins keep "
-    "working. Removing or changing an argument, or renaming or removing a panel field or block type, "
-    "bumps the version.",
+    "Within one version, hooks may gain optional arguments and the panel schema may gain optional "
+    "fields and block types, with no version bump: an implementation only names the arguments it uses, "
+    "and renderers ignore fields they do not know. Removing or changing an argument, or renaming or "
+    "removing a panel field or block type, bumps the version.",
+    "",
+    "Each hook's contract (whether it is required, whether it may be `async`) is declared next to its "
+    "spec in `megadesk_core/hookspecs.py` with `hook_contract`; the table above, the loader and the "
+    "contract check all read that declaration.",
 ]
 
 

@@ -138,18 +138,27 @@ def actions() -> list[ActionSpec]:  # type: ignore[empty-body]
     Returns:
         A list of :class:`~megadesk_core.types.ActionSpec`, each with a payload model
         (a subclass of :class:`~megadesk_core.types.ActionPayload`), a confirmation text, a
-        danger flag and whether it needs a verified customer (the host enforces that).
+        danger flag, whether it needs a verified customer (the host enforces that) and its
+        ``handler``: the function that runs it, called like ``run_action`` (with the arguments
+        it names of ``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key``;
+        ``payload`` already an instance of the action's model). An action without a handler
+        goes to the ``run_action`` hook.
 
     Example::
 
         class NotePayload(ActionPayload):
             text: str
 
+        async def add_note(context: AcmeContext, customer, payload: NotePayload, idempotency_key):
+            note = await acme_client(context).add_note(customer.id, payload.text,
+                                                       idempotency_key=idempotency_key)
+            return ActionResult(message="Note added", target=payload.target, reference=note.id)
+
         @hookimpl
         def actions():
             return [ActionSpec(name="add_note", title="Add a note", payload_model=NotePayload,
                                confirmation="Add this note to the contact?",
-                               requires_verified_customer=False)]
+                               requires_verified_customer=False, handler=add_note)]
     """
 
 
@@ -163,9 +172,10 @@ def run_action(  # type: ignore[empty-body]
     payload: ActionPayload,
     idempotency_key: str,
 ) -> ActionResult | Awaitable[ActionResult]:
-    """Run one declared action. Called only after the host checked the agent's role, validated
-    ``payload`` against the action's model and, for actions that need it, that the customer
-    is verified or the agent confirmed their identity.
+    """Run one declared action that has no ``handler`` of its own (most plugins give each action
+    a handler instead; see ``actions``). Called only after the host checked the agent's role,
+    validated ``payload`` against the action's model and, for actions that need it, that the
+    customer is verified or the agent confirmed their identity.
 
     Args:
         context: the tenant's settings for this integration.

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from megadesk_core.contract.calls import _Run, _Stop
-from megadesk_core.contract.findings import _leaks
+from megadesk_core.contract.calls import ScenarioRun, StopScenario
+from megadesk_core.contract.findings import leaks
 from megadesk_core.contract.inputs import ContractAction, ContractScenario
 from megadesk_core.errors import IntegrationError
 from megadesk_core.types import ActionPayload, ActionResult, IntegrationContext, ResolvedCustomer
@@ -17,8 +17,8 @@ FOREIGN_TARGET = "megadesk-contract-foreign-target"
 """The ``target`` the contract sends to check that an action refuses someone else's object."""
 
 
-async def _run_action(
-    run: _Run,
+async def run_action_step(
+    run: ScenarioRun,
     scenario: ContractScenario,
     context: IntegrationContext,
     customer: ResolvedCustomer,
@@ -68,7 +68,7 @@ async def _run_action(
             )
         except IntegrationError as exc:
             run.check_error(exc, where, secrets)
-        except _Stop:
+        except StopScenario:
             return
         except Exception as exc:
             run.unexpected(exc, f"{where} (foreign target)", "an IntegrationError refusing the target")
@@ -79,7 +79,7 @@ async def _run_action(
         if step.expect_error is None or not isinstance(exc, step.expect_error):
             run.unexpected(exc, where, step.expect_error.__name__ if step.expect_error else "an ActionResult")
         return
-    except _Stop:
+    except StopScenario:
         return
     except Exception as exc:
         run.unexpected(exc, where, "an ActionResult")
@@ -97,5 +97,5 @@ async def _run_action(
             where,
             f"the result's target {checked.target!r} is not the payload's {payload.target!r}.",
         )
-    if _leaks(checked.model_dump_json(), secrets):
+    if leaks(checked.model_dump_json(), secrets):
         run.found.error("secret-in-result", where, "the action's result contains a secret from the settings.")

@@ -10,8 +10,8 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ValidationError
 
-from megadesk_core.contract.findings import _describe, _Findings, _leaks
-from megadesk_core.contract.panels import _check_panel
+from megadesk_core.contract.findings import Findings, describe, leaks
+from megadesk_core.contract.panels import check_panel
 from megadesk_core.errors import IntegrationError
 from megadesk_core.hook_calls import call_with_named_arguments
 from megadesk_core.panel import Panel
@@ -21,18 +21,18 @@ from megadesk_core.types import ActionSpec, IntegrationContext, ResolvedCustomer
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class _Stop(Exception):
+class StopScenario(Exception):
     """A scenario cannot go on (the problem is already recorded)."""
 
 
 @dataclass
-class _Run:
+class ScenarioRun:
     registry: IntegrationRegistry
     integration: LoadedIntegration
     specs: Mapping[str, ActionSpec]
     impls: frozenset[str]
     timeout: float
-    found: _Findings
+    found: Findings
     current_hook: str = ""
 
     @property
@@ -56,7 +56,7 @@ class _Run:
                 return await self.registry.call_raw(self.name, hook, **kwargs)
         except TimeoutError as exc:
             self.found.error("timeout", where, f"{hook} did not answer within {self.timeout:g}s.")
-            raise _Stop from exc
+            raise StopScenario from exc
 
     async def run_action(self, spec: ActionSpec, where: str, **arguments: Any) -> Any:
         """The action's own handler when it declares one, else the ``run_action`` hook."""
@@ -68,12 +68,12 @@ class _Run:
                 return await call_with_named_arguments(spec.handler, arguments)
         except TimeoutError as exc:
             self.found.error("timeout", where, f"the {spec.name} handler did not answer within {self.timeout:g}s.")
-            raise _Stop from exc
+            raise StopScenario from exc
 
     def check_error(self, exc: IntegrationError, where: str, secrets: Sequence[str]) -> None:
         if not exc.message or not str(exc.message).strip():
             self.found.error("error-message", where, f"{type(exc).__name__} has no message; agents read it.")
-        if _leaks(str(exc.message), secrets):
+        if leaks(str(exc.message), secrets):
             self.found.error("secret-in-message", where, f"the {type(exc).__name__} message contains a secret.")
         if not _CODE.match(exc.code):
             self.found.warn("error-code", where, f"error code {exc.code!r} should be a lower-case slug.")
@@ -89,7 +89,7 @@ class _Run:
             self.found.error(
                 "bare-exception",
                 where,
-                f"raised {_describe(exc)}. Hooks raise megadesk_core.errors.IntegrationError subclasses "
+                f"raised {describe(exc)}. Hooks raise megadesk_core.errors.IntegrationError subclasses "
                 "(NotFoundError, UpstreamUnavailableError, ...) so the agent is told what happened; anything "
                 "else becomes an opaque 'failed' panel.",
             )
@@ -110,7 +110,7 @@ class _Run:
                         f"returned {type(result).__name__}, not a ResolvedCustomer or None "
                         f"({exc.error_count()} errors).",
                     )
-                    raise _Stop from exc
+                    raise StopScenario from exc
             customer = result
             if customer is not None and customer.verified and not ticket.custom_data:
                 self.found.error(
@@ -122,5 +122,5 @@ class _Run:
         result = await self.call(
             "sidebar_panel", f"{where}: sidebar_panel", context=context, ticket=ticket, customer=customer
         )
-        panel = _check_panel(result, self.name, f"{where}: sidebar_panel", self.specs, customer, secrets, self.found)
+        panel = check_panel(result, self.name, f"{where}: sidebar_panel", self.specs, customer, secrets, self.found)
         return customer, panel

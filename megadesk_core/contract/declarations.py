@@ -9,8 +9,8 @@ import pluggy
 from pydantic import BaseModel
 
 from megadesk_core import hookspecs
-from megadesk_core.contract.findings import _describe, _Findings
-from megadesk_core.contract.settings_model import _check_settings_model
+from megadesk_core.contract.findings import Findings, describe
+from megadesk_core.contract.settings_model import check_settings_model
 from megadesk_core.declaration_rules import (
     DeclarationProblem,
     action_problems,
@@ -27,13 +27,13 @@ SYNC_ONLY_HOOKS = tuple(name for name, contract in hookspecs.hook_contracts().it
 """Hooks the host calls once at start-up, outside any event loop: they may not be ``async``."""
 
 
-def _report(problems: list[DeclarationProblem], found: _Findings) -> None:
+def _report(problems: list[DeclarationProblem], found: Findings) -> None:
     for problem in problems:
         report = found.error if problem.severity == "error" else found.warn
         report(problem.code, problem.where, problem.message)
 
 
-def _check_manifest(manifest: object, found: _Findings) -> IntegrationManifest | None:
+def _check_manifest(manifest: object, found: Findings) -> IntegrationManifest | None:
     """The loader's rules (:mod:`megadesk_core.declaration_rules`), then a closer look at the
     settings model than the loader takes."""
     _report(manifest_problems(manifest), found)
@@ -41,17 +41,17 @@ def _check_manifest(manifest: object, found: _Findings) -> IntegrationManifest |
         return None
     settings_model = manifest.settings_model
     if isinstance(settings_model, type) and issubclass(settings_model, BaseModel):
-        _check_settings_model(settings_model, "settings", found)
+        check_settings_model(settings_model, "settings", found)
     return manifest
 
 
-def _check_action_specs(specs: object, manifest: IntegrationManifest, found: _Findings) -> dict[str, ActionSpec]:
+def _check_action_specs(specs: object, manifest: IntegrationManifest, found: Findings) -> dict[str, ActionSpec]:
     checked, problems = action_problems(specs, manifest)
     _report(problems, found)
     return checked
 
 
-def _hook_callers(pm: pluggy.PluginManager, plugin: object, found: _Findings) -> dict[str, pluggy.HookImpl]:
+def hook_implementations(pm: pluggy.PluginManager, plugin: object, found: Findings) -> dict[str, pluggy.HookImpl]:
     """The plugin's hook implementations by hook name; misspelled and misplaced ones are problems."""
     spec_names = [
         name
@@ -71,16 +71,16 @@ def _hook_callers(pm: pluggy.PluginManager, plugin: object, found: _Findings) ->
     return impls
 
 
-def _declarations(
-    pm: pluggy.PluginManager, plugin: object, found: _Findings
+def check_declarations(
+    pm: pluggy.PluginManager, plugin: object, found: Findings
 ) -> tuple[IntegrationManifest | None, dict[str, ActionSpec]]:
-    impls = _hook_callers(pm, plugin, found)
+    impls = hook_implementations(pm, plugin, found)
     if "manifest" not in impls or inspect.iscoroutinefunction(impls["manifest"].function):
         return None, {}
     try:
         manifest = _check_manifest(impls["manifest"].function(), found)
     except Exception as exc:
-        found.error("hook-raised", "hook manifest", f"raised {_describe(exc)}")
+        found.error("hook-raised", "hook manifest", f"raised {describe(exc)}")
         return None, {}
     if manifest is None:
         return None, {}
@@ -89,7 +89,7 @@ def _declarations(
         try:
             specs = _check_action_specs(impls["actions"].function(), manifest, found)
         except Exception as exc:
-            found.error("hook-raised", "hook actions", f"raised {_describe(exc)}")
+            found.error("hook-raised", "hook actions", f"raised {describe(exc)}")
     for name in actions_without_runner(specs, impls):
         found.error("missing-hook", f"actions.{name}", "has no handler and the plugin has no run_action hook.")
     if "run_action" in impls and not any(spec.handler is None for spec in specs.values()):

@@ -85,7 +85,7 @@ class ContractViolation(AssertionError):
         self.problems = report.errors
 
 
-class _Findings:
+class Findings:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
@@ -100,11 +100,11 @@ class _Findings:
         return any(p.severity == "error" for p in self.problems)
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     at = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     return f"{type(exc).__name__}: {exc}{at}"
 
 
-def _leaks(text: str, secrets: Sequence[str]) -> bool:
+def leaks(text: str, secrets: Sequence[str]) -> bool:
     return any(secret in text for secret in secrets)

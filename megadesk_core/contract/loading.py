@@ -9,13 +9,13 @@ from typing import Any
 import pluggy
 
 from megadesk_core import hookspecs
-from megadesk_core.contract.declarations import _declarations
-from megadesk_core.contract.findings import _describe, _Findings
+from megadesk_core.contract.declarations import check_declarations
+from megadesk_core.contract.findings import Findings, describe
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
 from megadesk_core.plugins import IntegrationRegistry, PluginConfigurationError, load_integrations
 
 
-def _plugin_manager_for(plugin: object, found: _Findings) -> pluggy.PluginManager | None:
+def _plugin_manager_for(plugin: object, found: Findings) -> pluggy.PluginManager | None:
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     try:
@@ -29,8 +29,8 @@ def _plugin_manager_for(plugin: object, found: _Findings) -> pluggy.PluginManage
     return pm
 
 
-def _load(
-    target: object, integration: str | None, options: Mapping[str, Any] | None, found: _Findings
+def load_target(
+    target: object, integration: str | None, options: Mapping[str, Any] | None, found: Findings
 ) -> tuple[object | None, IntegrationRegistry | None, str]:
     """The plugin object, a registry holding it (if the host accepts it), and a name for the report."""
     if isinstance(target, IntegrationRegistry):
@@ -69,13 +69,13 @@ def _load(
             target = points[0].load()
         except Exception as exc:
             found.error(
-                "import-failed", f"entry point {points[0].name}", f"{points[0].value} fails to import: {_describe(exc)}"
+                "import-failed", f"entry point {points[0].name}", f"{points[0].value} fails to import: {describe(exc)}"
             )
             return None, None, label
     pm = _plugin_manager_for(target, found)
     if pm is None:
         return target, None, label
-    manifest, _ = _declarations(pm, target, found)
+    manifest, _ = check_declarations(pm, target, found)
     if manifest is not None and isinstance(entry_point, str) and entry_point != manifest.name:
         found.warn(
             "entry-point-name",

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from megadesk_core.contract.findings import _Findings, _leaks
+from megadesk_core.contract.findings import Findings, leaks
 from megadesk_core.panel import PANEL_SCHEMA_VERSION, ActionButton, ActionsBlock, Block, Panel, TableBlock
 from megadesk_core.types import ActionSpec, ResolvedCustomer
 
@@ -19,7 +19,7 @@ def _block_types() -> dict[str, str]:
     return {m.model_fields["type"].default: m.__name__ for m in members}
 
 
-def _schema_problems(document: dict[str, Any], where: str, found: _Findings, *, json_schema: bool = True) -> list[str]:
+def _schema_problems(document: dict[str, Any], where: str, found: Findings, *, json_schema: bool = True) -> list[str]:
     """Unknown block types, then (``json_schema``) the published JSON Schema; returns the block
     paths already reported."""
     try:
@@ -74,14 +74,14 @@ def _buttons(panel: Panel) -> Iterable[ActionButton]:
                 yield from row.actions
 
 
-def _check_panel(
+def check_panel(
     result: object,
     name: str,
     where: str,
     specs: Mapping[str, ActionSpec],
     customer: ResolvedCustomer | None,
     secrets: Sequence[str],
-    found: _Findings,
+    found: Findings,
 ) -> Panel | None:
     if isinstance(result, Panel):
         raw: object = result.model_dump(mode="json", warnings=False)
@@ -127,6 +127,6 @@ def _check_panel(
             "the panel says verified=True for a customer resolve_customer matched without verification; "
             "use verified=customer.verified so agents see the 'not verified' label.",
         )
-    if _leaks(json.dumps(raw, default=str), secrets):
+    if leaks(json.dumps(raw, default=str), secrets):
         found.error("secret-in-panel", where, "the panel contains a secret from the settings; never show secrets.")
     return panel

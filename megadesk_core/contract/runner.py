@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from megadesk_core.contract.calls import _Run, _Stop
-from megadesk_core.contract.declarations import _declarations, _hook_callers
-from megadesk_core.contract.findings import ContractReport, _Findings
+from megadesk_core.contract.calls import ScenarioRun, StopScenario
+from megadesk_core.contract.declarations import check_declarations, hook_implementations
+from megadesk_core.contract.findings import ContractReport, Findings
 from megadesk_core.contract.inputs import ContractScenario
-from megadesk_core.contract.loading import _load
-from megadesk_core.contract.scenarios import _blank_ticket, _run_scenario
+from megadesk_core.contract.loading import load_target
+from megadesk_core.contract.scenarios import blank_ticket, run_scenario
 from megadesk_core.plugins import IntegrationRegistry
 
 
@@ -38,28 +38,28 @@ async def check_plugin(
     Without scenarios only the declarations are checked (manifest, settings model, actions);
     each scenario also runs the hooks the way the host does and checks what they return.
     """
-    found = _Findings()
-    plugin, registry, label = _load(target, integration, options, found)
+    found = Findings()
+    plugin, registry, label = load_target(target, integration, options, found)
     report = ContractReport(integration=label)
     if plugin is not None and registry is not None:
         loaded = registry.get(label)
         assert loaded is not None
-        scratch = _Findings()
+        scratch = Findings()
         pm = registry.plugin_manager
-        impls = frozenset(_hook_callers(pm, plugin, scratch))
+        impls = frozenset(hook_implementations(pm, plugin, scratch))
         if isinstance(target, IntegrationRegistry):
             # A registry's plugin was already accepted by the host; check the declarations in full.
-            _declarations(pm, plugin, found)
+            check_declarations(pm, plugin, found)
         if not found.has_errors:
-            run = _Run(registry, loaded, loaded.actions, impls, timeout, found)
+            run = ScenarioRun(registry, loaded, loaded.actions, impls, timeout, found)
             for scenario in scenarios:
-                with contextlib.suppress(_Stop):
-                    await _run_scenario(run, scenario)
+                with contextlib.suppress(StopScenario):
+                    await run_scenario(run, scenario)
                 report.scenarios_run += 1
             usable = next((s for s in scenarios if s.expect_error is None), None)
             if usable is not None:
                 with contextlib.suppress(ValidationError):  # already reported as the scenario's problem
-                    await _blank_ticket(run, usable)
+                    await blank_ticket(run, usable)
     skip = set(ignore)
     report.problems = [p for p in found.problems if p.code not in skip]
     report.ignored = [p for p in found.problems if p.code in skip]

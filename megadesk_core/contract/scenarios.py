@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from megadesk_core.contract.actions import _run_action
-from megadesk_core.contract.calls import _Run, _Stop
+from megadesk_core.contract.actions import run_action_step
+from megadesk_core.contract.calls import ScenarioRun, StopScenario
 from megadesk_core.contract.inputs import ContractScenario
 from megadesk_core.errors import IntegrationError, RateLimitedError, UpstreamUnavailableError
 from megadesk_core.types import SettingsCheck, TicketContext
@@ -16,7 +16,7 @@ def _secrets(settings: BaseModel) -> list[str]:
     return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and len(v.get_secret_value()) >= 4]
 
 
-async def _settings_for(run: _Run, scenario: ContractScenario) -> BaseModel:
+async def _settings_for(run: ScenarioRun, scenario: ContractScenario) -> BaseModel:
     model = run.integration.manifest.settings_model
     try:
         return model.model_validate(dict(scenario.settings))
@@ -27,10 +27,10 @@ async def _settings_for(run: _Run, scenario: ContractScenario) -> BaseModel:
             scenario.label,
             f"the scenario's settings are invalid for {model.__name__} (fields: {fields}); fix the scenario.",
         )
-        raise _Stop from exc
+        raise StopScenario from exc
 
 
-async def _check_settings(run: _Run, scenario: ContractScenario, settings: BaseModel) -> SettingsCheck | None:
+async def _check_settings(run: ScenarioRun, scenario: ContractScenario, settings: BaseModel) -> SettingsCheck | None:
     where = f"{scenario.label}: check_settings"
     try:
         result = await run.call("check_settings", where, settings=settings, options=run.integration.options)
@@ -45,7 +45,7 @@ async def _check_settings(run: _Run, scenario: ContractScenario, settings: BaseM
     return None
 
 
-async def _run_scenario(run: _Run, scenario: ContractScenario) -> None:
+async def run_scenario(run: ScenarioRun, scenario: ContractScenario) -> None:
     label = scenario.label
     settings = await _settings_for(run, scenario)
     secrets = _secrets(settings)
@@ -61,7 +61,7 @@ async def _run_scenario(run: _Run, scenario: ContractScenario) -> None:
         if scenario.expect_error is None or not isinstance(exc, scenario.expect_error):
             run.unexpected(exc, f"{label}: {run.current_hook}", expected)
         return
-    except _Stop:
+    except StopScenario:
         return
     except Exception as exc:
         run.unexpected(exc, f"{label}: {run.current_hook}", expected)
@@ -80,18 +80,18 @@ async def _run_scenario(run: _Run, scenario: ContractScenario) -> None:
         run.found.error("scenario-action", label, "the scenario runs actions but no customer was resolved.")
         return
     for step in scenario.actions:
-        await _run_action(run, scenario, context, customer, step, secrets)
+        await run_action_step(run, scenario, context, customer, step, secrets)
     try:
         await run.render(context, scenario.ticket, f"{label} (after its actions)", secrets)
     except IntegrationError as exc:
         run.unexpected(exc, f"{label} (after its actions)", "a panel")
-    except _Stop:
+    except StopScenario:
         pass
     except Exception as exc:
         run.unexpected(exc, f"{label} (after its actions)", "a panel")
 
 
-async def _blank_ticket(run: _Run, scenario: ContractScenario) -> None:
+async def blank_ticket(run: ScenarioRun, scenario: ContractScenario) -> None:
     """A ticket with neither email nor Custom Data must still get a panel (an empty one)."""
     where = "blank ticket"
     context = run.context(run.integration.manifest.settings_model.model_validate(dict(scenario.settings)))
@@ -104,7 +104,7 @@ async def _blank_ticket(run: _Run, scenario: ContractScenario) -> None:
             f"a ticket with no email and no Custom Data raised {type(exc).__name__}: {exc.message!r}; show "
             "an empty panel (status='empty') instead.",
         )
-    except _Stop:
+    except StopScenario:
         pass
     except Exception as exc:
         run.unexpected(exc, where, "an empty panel")

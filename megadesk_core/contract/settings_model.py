@@ -9,7 +9,7 @@ import typing
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import PydanticUndefined
 
-from megadesk_core.contract.findings import _Findings
+from megadesk_core.contract.findings import Findings
 
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:api_?key|key|token|secret|password|passwd|passphrase|credentials?)$|secret|password", re.IGNORECASE
@@ -32,7 +32,7 @@ def _mentions(annotation: object, kinds: tuple[type, ...]) -> bool:
     return any(_mentions(arg, kinds) for arg in typing.get_args(annotation))
 
 
-def _check_settings_model(model: type[BaseModel], where: str, found: _Findings) -> None:
+def check_settings_model(model: type[BaseModel], where: str, found: Findings) -> None:
     try:
         model.model_json_schema()
     except Exception as exc:
