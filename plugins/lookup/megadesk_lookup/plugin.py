@@ -53,7 +53,7 @@ def _options(model: BaseModel | None) -> LookupOptions:
 
 
 def _client(context: IntegrationContext) -> LookupClient:
-    return LookupClient(_settings(context.settings), _options(context.options))
+    return LookupClient(_settings(context.settings), _options(context.options), http=context.http)
 
 
 def _customer_key(customer_id: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from megadesk_core.markers import hookimpl
+from megadesk_core.outbound import IntegrationHTTP
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
     ActionPayload,
@@ -44,15 +45,15 @@ def _options(model: BaseModel | None) -> StripeOptions:
     return model if isinstance(model, StripeOptions) else StripeOptions()
 
 
-def _gateway(settings: StripeSettings, options: BaseModel | None) -> StripeGateway:
-    return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), _options(options)))
+def _gateway(settings: StripeSettings, options: BaseModel | None, http: IntegrationHTTP | None = None) -> StripeGateway:
+    return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), _options(options), http))
 
 
 def _reads(context: IntegrationContext) -> StripeReads:
     """This render's reads: shared with the render's other hook call through ``context.memo``."""
     settings = _settings(context.settings)
     account = account_of(settings.restricted_key.get_secret_value())
-    return StripeReads(_gateway(settings, context.options), context.memo, _product_names, account)
+    return StripeReads(_gateway(settings, context.options, context.http), context.memo, _product_names, account)
 
 
 def _plan(context: IntegrationContext) -> PanelPlan:
@@ -118,7 +119,7 @@ async def run_action(
     payload: ActionPayload,
     idempotency_key: str,
 ) -> ActionResult:
-    gateway = _gateway(_settings(context.settings), context.options)
+    gateway = _gateway(_settings(context.settings), context.options, context.http)
     if action == REFUND_ACTION and isinstance(payload, stripe_actions.RefundPaymentPayload):
         return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key)
     if action == CANCEL_ACTION and isinstance(payload, stripe_actions.CancelSubscriptionPayload):
