@@ -12,7 +12,7 @@ from litestar import Litestar
 from stripe_emulator.server import EmulatorHandle, run_emulator
 
 from megadesk_core.outbound import CallCounter
-from megadesk_core.testing import TenantClient
+from megadesk_core.testing import TenantClient, TenantFactory
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,10 @@ def counter(megadesk_app: Litestar) -> CallCounter:
 
 
 async def test_a_stripe_panel_renders_calls_are_counted_per_tenant(
-    megadesk_configured_tenant: TenantClient, counter: CallCounter, emulator: EmulatorHandle
+    megadesk_configured_tenant: TenantClient,
+    megadesk_tenant: TenantFactory,
+    counter: CallCounter,
+    emulator: EmulatorHandle,
 ) -> None:
     assert emulator.demo is not None
     tenant = megadesk_configured_tenant
@@ -63,9 +66,15 @@ async def test_a_stripe_panel_renders_calls_are_counted_per_tenant(
     assert {(integration, host) for _t, integration, host, _m, _p in calls} == {("stripe", upstream)}
     assert ("GET", "/v1/customers/{id}") in {(method, path) for *_, method, path in calls}
     assert counter.statuses[200] == counter.total()
-
-    # A render from the panel cache or a second tenant's render is counted apart.
     rendered = counter.total()
-    (tenant_id,) = tenants
-    await tenant.sidebar(ticket)
-    assert counter.total(tenant_id=tenant_id) >= rendered
+
+    # Another tenant's render of the same customer, with the same key, is counted apart.
+    (first_tenant,) = tenants
+    other = await megadesk_tenant("other", integration="stripe")
+    await other.configure("stripe", {"restricted_key": emulator.secret_key})
+    counter.clear()
+    other_ticket = await other.new_ticket(data={"customerId": emulator.demo.ada.id})
+    await other.sidebar(other_ticket)
+    (second_tenant,) = {tenant_id for tenant_id, *_ in counter.counts}
+    assert second_tenant not in (None, first_tenant)
+    assert counter.total(tenant_id=second_tenant) == rendered
