@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from litestar import Litestar
 from stripe_emulator.server import EmulatorHandle, run_emulator
 
 from megadesk_core.outbound import CallCounter
@@ -37,20 +36,14 @@ def megadesk_integration_settings(emulator: EmulatorHandle) -> dict[str, Any]:
     return {"restricted_key": emulator.secret_key}
 
 
-@pytest.fixture
-def counter(megadesk_app: Litestar) -> CallCounter:
-    counter = CallCounter()
-    megadesk_app.state["host"].outbound.add_observer(counter)
-    return counter
-
-
 async def test_a_stripe_panel_renders_calls_are_counted_per_tenant(
     megadesk_configured_tenant: TenantClient,
     megadesk_tenant: TenantFactory,
-    counter: CallCounter,
+    megadesk_outbound_calls: CallCounter,
     emulator: EmulatorHandle,
 ) -> None:
     assert emulator.demo is not None
+    counter = megadesk_outbound_calls  # the host's observer seam, as the testing plugin registers it
     tenant = megadesk_configured_tenant
     counter.clear()  # the settings check's calls (no tenant yet) are not this render's
     ticket = await tenant.new_ticket(data={"customerId": emulator.demo.ada.id})

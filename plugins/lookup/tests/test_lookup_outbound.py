@@ -3,7 +3,6 @@ labelled with the tenant."""
 
 from __future__ import annotations
 
-from litestar import Litestar
 from lookup_backend import BackendState
 
 from megadesk_core.outbound import CallCounter
@@ -11,10 +10,10 @@ from megadesk_core.testing import TenantClient
 
 
 async def test_a_lookup_panel_renders_calls_are_counted(
-    megadesk_configured_tenant: TenantClient, megadesk_app: Litestar, backend: BackendState
+    megadesk_configured_tenant: TenantClient, megadesk_outbound_calls: CallCounter, backend: BackendState
 ) -> None:
-    counter = CallCounter()
-    megadesk_app.state["host"].outbound.add_observer(counter)
+    counter = megadesk_outbound_calls
+    counter.clear()  # the settings check's call
     tenant = megadesk_configured_tenant
     ticket = await tenant.new_ticket(email="ada@example.com")
     (panel,) = (await tenant.sidebar(ticket))["panels"]
