@@ -25,6 +25,8 @@ from megadesk_core.api.schemas import WhoAmI
 from megadesk_core.api.state import HostState
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
+from megadesk_core.outbound import OutboundHTTP
+from megadesk_core.outbound import install as install_outbound
 from megadesk_core.panel import panel_json_schema
 from megadesk_core.panel_cache import make_panel_cache
 from megadesk_core.plugins import IntegrationRegistry
@@ -62,7 +64,18 @@ def create_app(
     keyring, registry = prepare(settings, keyring=keyring, registry=registry)
     database = Database.for_settings(settings)
     panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds)
-    host = HostState(settings=settings, database=database, registry=registry, keyring=keyring, panel_cache=panel_cache)
+    # Every plugin's upstream calls go through this one layer; contexts and check_settings get it
+    # labelled with their tenant and integration (megadesk_core/outbound).
+    outbound = OutboundHTTP.from_settings(settings)
+    install_outbound(outbound)
+    host = HostState(
+        settings=settings,
+        database=database,
+        registry=registry,
+        keyring=keyring,
+        panel_cache=panel_cache,
+        outbound=outbound,
+    )
     readiness_probe = ReadinessProbe(
         database, registry, redis_url=settings.redis_url, required_plugins=settings.plugins_required
     )

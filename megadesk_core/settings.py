@@ -111,3 +111,25 @@ class Settings(BaseSettings):
     @classmethod
     def _split_required_names(cls, value: object) -> object:
         return _split_names(value)
+
+    # The outbound HTTP layer every plugin's upstream calls go through (megadesk_core/outbound).
+    outbound_allow_private_hosts: bool = Field(
+        default=False,
+        description="Development and tests only: let plugins call this server and its network (localhost, "
+        "private, loopback, link-local and other non-public addresses) and plain http. Never in production: "
+        "a tenant admin could then make the server send requests into its own network.",
+    )
+    outbound_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Per-request timeout of the clients the host gives plugins; no request outlives the panel "
+        "or action deadline, whatever a plugin asks.",
+    )
+    outbound_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Retries of an idempotent upstream request (GET/HEAD/OPTIONS or with an Idempotency-Key) "
+        "after a connection error, 502/503/504 or a 429 with a short Retry-After.",
+    )

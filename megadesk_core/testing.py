@@ -36,7 +36,9 @@ Fixtures, each overridable:
   ``megadesk_configured_tenant`` (tenant ``acme`` with it configured and enabled);
 * ``megadesk_context``: a factory of ``IntegrationContext`` for calling hooks directly;
 * ``megadesk_contract``: the contract check (:mod:`megadesk_core.contract`) for the integration
-  under test, with the registry's plugin options.
+  under test, with the registry's plugin options;
+* ``megadesk_outbound_calls``: a :class:`~megadesk_core.outbound.CallCounter` of the upstream
+  calls plugins make through the app's outbound layer (``context.http``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from megadesk_core.api.state import HostState
 from megadesk_core.app import create_app
 from megadesk_core.contract import ContractReport, ContractScenario, run_contract
 from megadesk_core.keyring import generate_key_entry
+from megadesk_core.outbound import CallCounter
 from megadesk_core.plugins import IntegrationRegistry, load_integrations
 from megadesk_core.services.tenants import Role, create_tenant, create_token
 from megadesk_core.settings import Settings
@@ -378,3 +381,13 @@ def megadesk_contract(megadesk_registry: IntegrationRegistry, request: pytest.Fi
         return await run_contract(megadesk_registry, name, scenarios=scenarios, ignore=ignore, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def megadesk_outbound_calls(megadesk_app: Litestar) -> CallCounter:
+    """Counts every upstream attempt plugins make through the app's outbound layer, per tenant,
+    integration, host, method and path template (``counter.total(integration="acme")``)."""
+    counter = CallCounter()
+    host: HostState = megadesk_app.state["host"]
+    host.outbound.add_observer(counter)
+    return counter

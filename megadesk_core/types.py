@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeVar
 
 from megadesk_core.memo import RenderMemo
+from megadesk_core.outbound import IntegrationHTTP, process_http
 from megadesk_core.panel import (
     PANEL_SCHEMA_VERSION,
     ActionButton,
@@ -154,6 +155,17 @@ class IntegrationContext(Generic[SettingsT, OptionsT]):
     settings_check: SettingsCheck | None = None
     purpose: HookPurpose = "panel"
     memo: RenderMemo = field(default_factory=RenderMemo)
+    http: IntegrationHTTP = None  # type: ignore[assignment]  # filled in by __post_init__
+    """The host's outbound HTTP layer for this tenant and integration
+    (:mod:`megadesk_core.outbound`): call upstream APIs through it."""
+
+    def __post_init__(self) -> None:
+        # A context built without the host (tests, tools) still gets the guarded layer,
+        # labelled with its own tenant and integration.
+        if self.http is None:
+            object.__setattr__(
+                self, "http", process_http(self.integration, tenant_id=self.tenant_id, purpose=self.purpose)
+            )
 
 
 class TicketContext(_Frozen):

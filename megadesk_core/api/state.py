@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
+from megadesk_core.outbound import OutboundHTTP
 from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry
 from megadesk_core.services.sidebar import PanelRenderer
@@ -19,6 +20,7 @@ class HostState:
     registry: IntegrationRegistry
     keyring: KeyRing
     panel_cache: PanelCache
+    outbound: OutboundHTTP
 
     @property
     def renderer(self) -> PanelRenderer:

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
 from megadesk_core.errors import SettingsUnreadableError, field_errors
 from megadesk_core.keyring import KeyRing, SecretDecryptionError
+from megadesk_core.outbound import OutboundHTTP, process_outbound
 from megadesk_core.types import HookPurpose, IntegrationContext, IntegrationManifest, SettingsCheck
 
 
@@ -199,9 +200,14 @@ def integration_context(
     manifest: IntegrationManifest,
     options: BaseModel | None,
     purpose: HookPurpose = "panel",
+    outbound: OutboundHTTP | None = None,
 ) -> IntegrationContext:
-    """A new context (with a new, empty memo) for one render or one action."""
+    """A new context (with a new, empty memo) for one render or one action; its ``http`` is
+    ``outbound`` (default: the app's, :func:`~megadesk_core.outbound.process_outbound`) labelled
+    with the tenant and integration."""
+    http = (outbound or process_outbound()).for_integration(manifest.name, tenant_id=row.tenant_id, purpose=purpose)
     return IntegrationContext(
+        http=http,
         purpose=purpose,
         tenant_id=row.tenant_id,
         integration=manifest.name,

@@ -1,22 +1,19 @@
 """Every call to the tenant's customer API, and how its failures map to the host's errors.
 
-One ``httpx.AsyncClient`` per hook call: a panel makes one or two requests, and a client
-kept between calls would be tied to the event loop that made it. Redirects are not followed,
-so the bearer key only ever goes to ``base_url``; and ``base_url`` must be on the internet, not
-on the server's own network (:mod:`megadesk_lookup.hosts`): checked before every request, with
-the host name resolved here and the request sent to the address that passed the check.
+One client per hook call, from the host's outbound layer (``context.http``,
+:mod:`megadesk_core.outbound`): the layer refuses a ``base_url`` on the server's own network,
+resolves the host name and connects to the address it checked, applies the host's deadline,
+user agent and retries, and counts the calls. What stays here is the lookup API itself: the
+bearer key, the paths, and turning each failure into a message naming the setting to change.
+Redirects are not followed, so the bearer key only ever goes to ``base_url``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-import ssl
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
-from urllib.request import getproxies
 
 import httpx
 
@@ -29,20 +26,13 @@ from megadesk_core.errors import (
     RateLimitedError,
     UpstreamUnavailableError,
 )
-from megadesk_lookup import hosts
+from megadesk_core.outbound import HostUnresolvedError, IntegrationHTTP, OutboundRefusedError, Resolver, process_http
 from megadesk_lookup.records import CustomerRecord, InvalidResponseError, parse_customer, parse_search, record_id
-from megadesk_lookup.settings import LookupOptions, LookupSettings, base_url_problem
+from megadesk_lookup.settings import LookupOptions, LookupSettings, refusal_message
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "megadesk-lookup/0.1"
 MAX_UPSTREAM_MESSAGE = 200
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Building a context loads the CA bundle (tens of ms): do it once, not per client.
-    return httpx.create_ssl_context()
 
 
 def _retry_after(response: httpx.Response) -> int:
@@ -95,9 +85,10 @@ def error_for(response: httpx.Response, host: str) -> IntegrationError:
 
 
 class LookupClient:
-    """The customer API of one tenant. Use as ``async with LookupClient(settings, options) as api``.
+    """The customer API of one tenant. Use as ``async with LookupClient(settings, options, http=context.http) as api``.
 
-    ``resolver`` replaces the system's name resolution (tests).
+    ``http`` is the host's outbound layer (default: the process's, for ``check_settings``);
+    ``transport`` and ``resolver`` replace the network and the name resolution (tests).
     """
 
     def __init__(
@@ -105,33 +96,29 @@ class LookupClient:
         settings: LookupSettings,
         options: LookupOptions | None = None,
         *,
+        http: IntegrationHTTP | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        resolver: hosts.Resolver | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self._options = options or LookupOptions()
-        self._base_url = settings.base_url
-        parts = urlsplit(settings.base_url)
-        self.host = parts.netloc
-        self._hostname = (parts.hostname or "").lower()
-        self._port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._resolve = resolver or hosts.resolve
-        # httpx uses the environment's proxy (HTTPS_PROXY, ALL_PROXY) unless given a transport.
-        # Through a proxy the connection is the proxy's to make: the name is still checked here,
-        # but the request cannot be pinned to the checked address (see the README).
-        proxies = getproxies()
-        self._proxied = transport is None and bool(proxies.get("https") or proxies.get("all"))
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url + "/",
-            headers={
-                "Authorization": f"Bearer {settings.api_key.get_secret_value()}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-            timeout=self._options.timeout_seconds,
-            follow_redirects=False,
-            verify=_tls_context(),
-            transport=transport,
-        )
+        self.host = urlsplit(settings.base_url).netloc
+        self._refusal: OutboundRefusedError | None = None
+        self._http: httpx.AsyncClient | None = None
+        try:
+            self._http = (http or process_http("lookup")).client(
+                base_url=settings.base_url + "/",
+                headers={
+                    "Authorization": f"Bearer {settings.api_key.get_secret_value()}",
+                    "Accept": "application/json",
+                },
+                timeout=self._options.timeout_seconds,
+                # The operator's option, for this integration only (tests run a fake API on 127.0.0.1).
+                allow_private_hosts=self._options.allow_private_hosts,
+                network=transport,
+                resolver=resolver,
+            )
+        except OutboundRefusedError as refusal:
+            self._refusal = refusal  # reported by the first request, like any refusal
 
     async def __aenter__(self) -> LookupClient:
         return self
@@ -139,63 +126,29 @@ class LookupClient:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
-    def _refused(self, problem: str) -> InvalidInputError:
-        log.warning("customer API at %s refused: %s", self.host, problem)
+    def _refused(self, refusal: OutboundRefusedError) -> InvalidInputError:
+        log.warning("customer API at %s refused: %s", self.host, refusal.problem)
         return InvalidInputError(
-            f"{problem}. An admin should change base_url in the Customer lookup settings.", field="base_url"
+            f"{refusal_message(refusal)}. An admin should change base_url in the Customer lookup settings.",
+            field="base_url",
         )
 
-    async def _addresses(self) -> list[hosts.IPAddress] | None:
-        """The checked addresses to send requests to; ``None``: let httpx connect to ``base_url``
-        as it is (the operator allows private hosts, or the host is a checked literal address)."""
-        problem = base_url_problem(self._base_url, self._options)
-        if problem is not None:
-            raise self._refused(problem)
-        if self._options.allow_private_hosts or hosts.literal_address(self._hostname) is not None:
-            return None
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._http is None:
+            assert self._refusal is not None
+            raise self._refused(self._refusal)
         try:
-            async with asyncio.timeout(self._options.timeout_seconds):
-                addresses = await self._resolve(self._hostname, self._port)
-        except (OSError, TimeoutError) as exc:
-            log.warning("customer API at %s: the name does not resolve: %s", self.host, type(exc).__name__)
+            response = await self._http.request(method, path, **kwargs)
+        except OutboundRefusedError as refusal:
+            raise self._refused(refusal) from None
+        except HostUnresolvedError as exc:
             raise UpstreamUnavailableError(
                 f"The customer API at {self.host} cannot be reached (its host name does not resolve). Try again "
                 "later; if it persists, an admin should check base_url in the Customer lookup settings."
             ) from exc
-        if not addresses:
-            raise UpstreamUnavailableError(f"The customer API at {self.host} cannot be reached (no address).")
-        for address in addresses:
-            reason = hosts.address_problem(address)
-            if reason is not None:
-                raise self._refused(
-                    f"base_url must point to an API on the internet, but {self._hostname} resolves to {address}, "
-                    f"{reason}"
-                )
-        return addresses
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` to the first checked address that accepts a connection; TLS still
-        checks the certificate against the host name (``sni_hostname``), and the Host header is
-        the name's. Nothing was sent when a connection fails, so trying the next address is safe."""
-        addresses = await self._addresses()
-        if addresses is None or self._proxied:
-            return await self._http.send(request)
-        request.extensions["sni_hostname"] = self._hostname
-        for address in addresses[:-1]:
-            request.url = request.url.copy_with(host=str(address))
-            try:
-                return await self._http.send(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout):
-                continue
-        request.url = request.url.copy_with(host=str(addresses[-1]))
-        return await self._http.send(request)
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        request = self._http.build_request(method, path, **kwargs)
-        try:
-            response = await self._send(request)
         except httpx.TimeoutException as exc:
             log.warning("customer API at %s timed out: %s %s", self.host, method, path.split("?")[0])
             raise UpstreamUnavailableError(

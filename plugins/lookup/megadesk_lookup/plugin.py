@@ -47,7 +47,7 @@ LookupContext = IntegrationContext[LookupSettings, LookupOptions]
 
 
 def _client(context: LookupContext) -> LookupClient:
-    return LookupClient(context.settings, context.options or LookupOptions())
+    return LookupClient(context.settings, context.options or LookupOptions(), http=context.http)
 
 
 def _customer_key(customer_id: str) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-from megadesk_lookup.hosts import host_problem
+from megadesk_core.outbound import IntegrationHTTP, OutboundRefusedError, process_http
 
 FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
@@ -18,8 +18,9 @@ def normalise_base_url(value: str) -> str:
     """``value`` without a trailing slash, or a ``ValueError`` saying what is wrong with its form.
 
     Where it points (https, not the server's own network) depends on the operator's
-    ``allow_private_hosts`` option, which settings validation cannot see: :func:`base_url_problem`
-    checks that when the settings are saved and before every request.
+    ``allow_private_hosts`` option and the host's outbound policy, which settings validation cannot
+    see: :func:`base_url_problem` checks that when the settings are saved, and the host's outbound
+    layer before every request.
     """
     parts = urlsplit(value.strip())
     host = (parts.hostname or "").lower()
@@ -38,21 +39,27 @@ def normalise_base_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
-def base_url_problem(base_url: str, options: LookupOptions) -> str | None:
-    """Why the server must not send the tenant's key to ``base_url``, or ``None`` (see
-    :mod:`megadesk_lookup.hosts`). The host name is looked up separately, before each request."""
-    if options.allow_private_hosts:
-        return None
-    parts = urlsplit(base_url)
-    problem = host_problem((parts.hostname or "").lower())
-    if problem is not None:
+def base_url_problem(base_url: str, options: LookupOptions, http: IntegrationHTTP | None = None) -> str | None:
+    """Why the server must not send the tenant's key to ``base_url``, or ``None``: the host's
+    outbound policy (:mod:`megadesk_core.outbound`), widened by the operator's
+    ``allow_private_hosts``. The host name is resolved and checked separately, before each request."""
+    http = http or process_http("lookup")
+    refusal = http.url_problem(base_url, allow_private_hosts=options.allow_private_hosts)
+    return None if refusal is None else refusal_message(refusal)
+
+
+def refusal_message(refusal: OutboundRefusedError) -> str:
+    """The host's refusal, said in terms of the setting an admin can change."""
+    if refusal.kind == "scheme":
+        return "base_url must use https (the API key is sent with every request)"
+    if refusal.kind == "host":
         return (
-            f"base_url must point to an API on the internet, not to {problem}: the server would send "
+            f"base_url must point to an API on the internet, not to {refusal.problem}: the server would send "
             "the API key there and show what it answers"
         )
-    if parts.scheme != "https":
-        return "base_url must use https (the API key is sent with every request)"
-    return None
+    if refusal.kind == "resolves":
+        return f"base_url must point to an API on the internet, but {refusal.problem}"
+    return f"base_url must be a URL the server can call: {refusal.problem}"
 
 
 class LookupSettings(BaseModel):
@@ -99,6 +106,7 @@ class LookupOptions(BaseModel):
     allow_private_hosts: bool = Field(
         default=False,
         description="Development and tests only: accept base URLs on this server or its network (localhost, "
-        "loopback, private, link-local and other non-public addresses) and plain http. Never in production: "
+        "loopback, private, link-local and other non-public addresses) and plain http, for this integration "
+        "only (MEGADESK_OUTBOUND_ALLOW_PRIVATE_HOSTS does it for every integration). Never in production: "
         "any tenant admin could then make the server send requests into its own network.",
     )

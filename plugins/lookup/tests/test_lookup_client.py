@@ -7,7 +7,6 @@ import ipaddress
 import httpx
 import pytest
 from megadesk_lookup.client import LookupClient
-from megadesk_lookup.hosts import IPAddress
 from megadesk_lookup.records import InvalidResponseError
 from megadesk_lookup.settings import LookupSettings
 
@@ -20,6 +19,7 @@ from megadesk_core.errors import (
     RateLimitedError,
     UpstreamUnavailableError,
 )
+from megadesk_core.outbound import IPAddress
 
 SETTINGS = LookupSettings(base_url="https://crm.example.com/api", api_key="secret-key-1")
 PUBLIC = ipaddress.ip_address("93.184.215.14")

@@ -1,9 +1,17 @@
 """One ``stripe.StripeClient`` per tenant key, built with the pinned API version.
 
-Clients are cached under a hash of the key and the process options (the key itself is never a
-dict key, a log field or part of a message). An httpx connection pool belongs to the event
-loop that opened it, so the cache starts afresh when it is used from another loop (tests run
-one loop per test; the app runs one loop).
+Every Stripe request goes through the host's outbound layer (:mod:`megadesk_core.outbound`):
+the client's httpx client is built over a transport from ``context.http``, so the host counts
+and traces Stripe calls per tenant, applies its deadline and user agent, and refuses private
+addresses. stripe-python keeps its own retries (``max_network_retries``: it knows Stripe's
+``Stripe-Should-Retry`` header and adds idempotency keys), so the layer's are off. The
+operator's ``api_base`` (the emulator, in demos and tests) is a trusted origin: the operator
+configured it, no tenant can change it.
+
+Clients are cached under a hash of the key, the process options and the layer's label (tenant,
+deadline); the key itself is never a dict key, a log field or part of a message. An httpx
+connection pool belongs to the event loop that opened it, so the cache starts afresh when it is
+used from another loop (tests run one loop per test; the app runs one loop).
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import httpx
 import stripe
 
+from megadesk_core.outbound import IntegrationHTTP, process_http
 from megadesk_stripe.settings import StripeOptions
 
 STRIPE_API_VERSION = "2026-10-28.endive"
@@ -27,15 +37,38 @@ class _Entry:
     http_client: stripe.HTTPXClient
 
 
-def _fingerprint(api_key: str, options: StripeOptions) -> str:
+def _fingerprint(api_key: str, options: StripeOptions, http: IntegrationHTTP) -> str:
     material = "\0".join(
-        [api_key, options.api_base or "", str(options.max_network_retries), str(options.timeout_seconds)]
+        [
+            api_key,
+            options.api_base or "",
+            str(options.max_network_retries),
+            str(options.timeout_seconds),
+            http.cache_key,
+        ]
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def build_client(api_key: str, options: StripeOptions) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
-    http_client = stripe.HTTPXClient(timeout=options.timeout_seconds, allow_sync_methods=False)
+class HostHTTPXClient(stripe.HTTPXClient):
+    """stripe-python's httpx client, sending through the host's outbound layer.
+
+    ``stripe.HTTPXClient`` takes no transport: its own ``httpx.AsyncClient`` (``_client_async``,
+    which every async request uses) is replaced with one over ``transport``.
+    """
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
+        super().__init__(timeout=timeout, allow_sync_methods=False)
+        self._client_async = httpx.AsyncClient(transport=transport)
+
+
+def build_client(
+    api_key: str, options: StripeOptions, http: IntegrationHTTP | None = None
+) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
+    http = http or process_http("stripe")
+    trusted = [options.api_base] if options.api_base else []
+    transport = http.transport(retries=False, trusted_origins=trusted)
+    http_client = HostHTTPXClient(transport, timeout=http.timeout(options.timeout_seconds))
     client = stripe.StripeClient(
         api_key,
         stripe_version=STRIPE_API_VERSION,
@@ -56,16 +89,19 @@ class ClientCache:
         self._max_clients = max_clients
         self._closing: set[asyncio.Task[None]] = set()
 
-    def get(self, api_key: str, options: StripeOptions) -> stripe.StripeClient:
+    def get(self, api_key: str, options: StripeOptions, http: IntegrationHTTP | None = None) -> stripe.StripeClient:
+        """The client for ``api_key``, sending through ``http`` (default: the process's layer,
+        without a tenant: a settings check)."""
+        http = http or process_http("stripe")
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             # The old clients' connections belong to a loop that is gone or elsewhere.
             self._entries = OrderedDict()
             self._loop = loop
-        fingerprint = _fingerprint(api_key, options)
+        fingerprint = _fingerprint(api_key, options, http)
         entry = self._entries.get(fingerprint)
         if entry is None:
-            entry = _Entry(*build_client(api_key, options))
+            entry = _Entry(*build_client(api_key, options, http))
             self._entries[fingerprint] = entry
             while len(self._entries) > self._max_clients:
                 _, evicted = self._entries.popitem(last=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from megadesk_core.markers import hookimpl
+from megadesk_core.outbound import IntegrationHTTP
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
     ActionHandler,
@@ -38,14 +39,18 @@ StripeContext = IntegrationContext[StripeSettings, StripeOptions]
 """What the host hands these hooks: the settings and options are this plugin's own models."""
 
 
-def _gateway(settings: StripeSettings, options: StripeOptions | None) -> StripeGateway:
-    return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), options or StripeOptions()))
+def _gateway(
+    settings: StripeSettings, options: StripeOptions | None, http: IntegrationHTTP | None = None
+) -> StripeGateway:
+    """A gateway over the host's outbound layer (``http``: this tenant's; without it, the
+    process layer, as in ``check_settings``)."""
+    return StripeGateway(_clients.get(settings.restricted_key.get_secret_value(), options or StripeOptions(), http))
 
 
 def _reads(context: StripeContext) -> StripeReads:
     """This render's reads: shared with the render's other hook call through ``context.memo``."""
     account = account_of(context.settings.restricted_key.get_secret_value())
-    return StripeReads(_gateway(context.settings, context.options), context.memo, _product_names, account)
+    return StripeReads(_gateway(context.settings, context.options, context.http), context.memo, _product_names, account)
 
 
 def _plan(context: StripeContext) -> PanelPlan:
@@ -102,7 +107,7 @@ async def refund_payment(
     payload: stripe_actions.RefundPaymentPayload,
     idempotency_key: str,
 ) -> ActionResult:
-    gateway = _gateway(context.settings, context.options)
+    gateway = _gateway(context.settings, context.options, context.http)
     return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key)
 
 
@@ -113,7 +118,7 @@ async def cancel_subscription(
     payload: stripe_actions.CancelSubscriptionPayload,
     idempotency_key: str,
 ) -> ActionResult:
-    gateway = _gateway(context.settings, context.options)
+    gateway = _gateway(context.settings, context.options, context.http)
     unavailable = panel.unavailable_features(context.settings_check)
     return await stripe_actions.cancel_subscription(gateway, ticket, customer, payload, idempotency_key, unavailable)
 

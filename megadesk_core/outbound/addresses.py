@@ -1,20 +1,10 @@
-"""Where the customer API may be: on the internet, not on the server's own network.
+"""Which addresses are on the public internet, and what a host name resolves to.
 
-``base_url`` is entered by a tenant's admin, and the server sends requests there with the
-tenant's bearer key and shows the JSON it gets back. Without these checks any tenant admin
-could make the server probe and read its own network: ``http://localhost:6379``, a database on
-``127.0.0.1``, a cloud metadata service on ``169.254.169.254``, another customer's intranet.
-
-So, unless the operator sets the ``allow_private_hosts`` process option (development, tests):
-
-* ``base_url`` must be https, and its host must not be ``localhost``, ``*.localhost`` or a
-  literal address that is loopback, private, link-local, shared (CGNAT), reserved, multicast or
-  unspecified (:func:`host_problem`, checked when the settings are saved and before every request);
-* a host name is resolved before every request and refused if any of its addresses is such an
-  address; the request then goes to the address that was checked, not to a second lookup
-  (:func:`resolve`, used by the client), so a name that answers a public address to the check
-  and a private one to the connection (DNS rebinding) gets nowhere. TLS still verifies the
-  certificate against the host name.
+A plugin's upstream URL is often entered by a tenant's admin. Without these checks any tenant
+admin could make the server probe and read its own network: ``http://localhost:6379``, a
+database on ``127.0.0.1``, a cloud metadata service on ``169.254.169.254``, another customer's
+intranet. :func:`host_problem` refuses names and literal addresses without a lookup;
+:func:`address_problem` refuses each address a name resolves to (:func:`resolve`).
 """
 
 from __future__ import annotations
@@ -37,6 +27,7 @@ _NUMERIC_IPV4 = re.compile(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){
 def address_problem(address: IPAddress) -> str | None:
     """Why ``address`` is not on the public internet (``"a loopback address"``...), or ``None``."""
     if isinstance(address, ipaddress.IPv6Address):
+        # IPv4 inside IPv6 reaches the IPv4 address: judge that one.
         embedded = address.ipv4_mapped or address.sixtofour
         if embedded is None and address in _NAT64:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
@@ -56,13 +47,13 @@ def address_problem(address: IPAddress) -> str | None:
 
 
 def literal_address(host: str) -> IPAddress | None:
-    """``host`` as an IP address, if it is one (``urlsplit`` has already removed IPv6 brackets).
+    """``host`` as an IP address, if it is one (without IPv6 brackets).
 
     Also the short and numeric IPv4 forms the system resolver accepts (``127.1``,
-    ``2130706433``, ``0x7f.0.0.1``), which are addresses too, whatever they look like.
+    ``2130706433``, ``0x7f.0.0.1``, ``0177.0.0.1``), which are addresses too, whatever they look like.
     """
     try:
-        return ipaddress.ip_address(host)
+        return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         pass
     if _NUMERIC_IPV4.fullmatch(host):
