@@ -1,6 +1,10 @@
 """The hooks an integration implements. ``docs/hooks.md`` is generated from this module.
 
 Every hook may be a plain function or ``async def``; the host awaits what needs awaiting.
+Hooks that take ``context`` get an :class:`~megadesk_core.types.IntegrationContext`: the
+tenant's ``settings`` and the process ``options`` (as the plugin's own models), ``memo`` (shared
+by the hook calls of one render), ``purpose`` and ``http``, the host's outbound HTTP layer that
+every upstream call should go through (SSRF guard, deadlines, retries of idempotent requests).
 An implementation may accept fewer arguments than the spec lists (pluggy passes only those it
 names), so a hook can gain arguments later without breaking plugins. The host calls each hook
 on one plugin at a time, for a tenant that enabled it.
