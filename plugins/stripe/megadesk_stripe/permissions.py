@@ -11,6 +11,8 @@ payments                   PaymentIntents: Read, Charges: Read
 refunds                    Refunds: Write (plus everything ``payments`` needs)
 subscriptions              Subscriptions: Read
 product_names              Products: Read (otherwise subscriptions show price ids)
+invoice_links              Invoices: Read (plus ``subscriptions``; else no invoice links)
+disputes                   Disputes: Read (plus ``payments``; else no dispute details)
 cancel                     Subscriptions: Write (plus ``subscriptions``)
 refund_latest_invoice      Invoices: Read, Refunds: Write (plus ``cancel``, ``refunds``)
 =========================  ==========================================================
@@ -43,6 +45,7 @@ SUBSCRIPTIONS_READ = Permission("rak_subscription_read", "Subscriptions: Read")
 SUBSCRIPTIONS_WRITE = Permission("rak_subscription_write", "Subscriptions: Write")
 INVOICES_READ = Permission("rak_invoice_read", "Invoices: Read")
 PRODUCTS_READ = Permission("rak_product_read", "Products: Read")
+DISPUTES_READ = Permission("rak_dispute_read", "Disputes: Read")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,13 @@ FEATURES: tuple[Feature, ...] = (
     Feature("refunds", "Refunding a payment", (REFUNDS_WRITE,), requires=("payments",)),
     Feature("subscriptions", "Subscriptions", (SUBSCRIPTIONS_READ,)),
     Feature("product_names", "Product names on subscriptions", (PRODUCTS_READ,)),
+    Feature(
+        "invoice_links",
+        "Latest invoice links on subscriptions",
+        (INVOICES_READ,),
+        requires=("subscriptions",),
+    ),
+    Feature("disputes", "Dispute details on payments", (DISPUTES_READ,), requires=("payments",)),
     Feature("cancel", "Canceling a subscription", (SUBSCRIPTIONS_WRITE,), requires=("subscriptions",)),
     Feature(
         "refund_latest_invoice",
@@ -91,6 +101,7 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     SUBSCRIPTIONS_WRITE,
     INVOICES_READ,
     PRODUCTS_READ,
+    DISPUTES_READ,
 )
 WRITE_PERMISSIONS: tuple[Permission, ...] = (REFUNDS_WRITE, SUBSCRIPTIONS_WRITE)
 

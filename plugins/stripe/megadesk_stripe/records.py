@@ -74,6 +74,9 @@ class SubscriptionRecord:
     trial_end: int | None
     latest_invoice_id: str | None
     items: tuple[SubscriptionItemRecord, ...]
+    latest_invoice_url: str | None = None
+    """The latest invoice's hosted page (only when the list came with the invoices expanded)."""
+    latest_invoice_pdf: str | None = None
 
     @property
     def current_period_end(self) -> int | None:
@@ -86,6 +89,15 @@ class SubscriptionRecord:
         return self.status in FINAL_SUBSCRIPTION_STATUSES
 
 
+@dataclass(frozen=True)
+class UnreadableSubscription:
+    """A subscription Stripe listed but the panel could not read (an unexpected shape): shown as
+    unavailable in its row, so the other subscriptions still show."""
+
+    id: str
+    reason: str
+
+
 def _product_name(price: stripe.Price, product_names: Mapping[str, str]) -> str:
     product = price.product
     if isinstance(product, stripe.Product) and not is_deleted(product):
@@ -96,13 +108,15 @@ def _product_name(price: stripe.Price, product_names: Mapping[str, str]) -> str:
 
 
 def product_ids(subscriptions: Iterable[stripe.Subscription]) -> set[str]:
-    """The products named (not expanded) on the subscriptions' prices."""
-    return {
-        item.price.product
-        for subscription in subscriptions
-        for item in subscription.items.data
-        if isinstance(item.price.product, str)
-    }
+    """The products named (not expanded) on the subscriptions' prices (a subscription of an
+    unexpected shape is skipped: it is shown as unavailable, not named)."""
+    found: set[str] = set()
+    for subscription in subscriptions:
+        try:
+            found.update(item.price.product for item in subscription.items.data if isinstance(item.price.product, str))
+        except (AttributeError, KeyError):
+            continue
+    return found
 
 
 def subscription_record(
@@ -121,6 +135,8 @@ def subscription_record(
         )
         for item in subscription.items.data
     )
+    invoice = subscription.latest_invoice
+    expanded_invoice = invoice if isinstance(invoice, stripe.Invoice) else None
     return SubscriptionRecord(
         id=subscription.id,
         status=subscription.status,
@@ -130,7 +146,38 @@ def subscription_record(
         trial_end=subscription.trial_end,
         latest_invoice_id=expandable_id(subscription.latest_invoice),
         items=items,
+        latest_invoice_url=expanded_invoice.hosted_invoice_url if expanded_invoice else None,
+        latest_invoice_pdf=expanded_invoice.invoice_pdf if expanded_invoice else None,
     )
+
+
+PENDING_REFUND_STATUSES = frozenset({"pending", "requires_action"})
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    """One refund of a payment, as listed on its charge (``latest_charge.refunds``)."""
+
+    id: str
+    amount: int
+    status: str | None
+    """``pending``, ``requires_action``, ``succeeded``, ``failed`` or ``canceled``."""
+    failure_reason: str | None = None
+    request_tag: str | None = None
+    """The ``megadesk_request`` metadata tag of a refund this integration made (see ``refund_guard``)."""
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_REFUND_STATUSES
+
+
+@dataclass(frozen=True)
+class DeclineRecord:
+    """Why a payment attempt failed, as Stripe reported it."""
+
+    code: str | None
+    decline_code: str | None
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -143,11 +190,20 @@ class PaymentRecord:
     description: str | None
     customer_id: str | None
     amount_refunded: int
+    """Stripe's ``charge.amount_refunded``: pending refunds included, failed ones not."""
     refunded: bool
-    """Fully refunded."""
+    """Fully refunded (Stripe's ``charge.refunded``; a pending refund counts)."""
     amount_captured: int | None = None
     """What was actually charged (less than ``amount`` when only part was captured); ``None``:
     not known, taken as ``amount``."""
+    charge_id: str | None = None
+    disputed: bool = False
+    receipt_url: str | None = None
+    refunds: tuple[RefundRecord, ...] = ()
+    refunds_complete: bool = False
+    """Every refund of the charge is in ``refunds`` (the list came with the charge, no more pages)."""
+    decline: DeclineRecord | None = None
+    charge_failed: bool = False
 
     @property
     def captured_amount(self) -> int:
@@ -156,27 +212,90 @@ class PaymentRecord:
     @property
     def refundable_amount(self) -> int:
         """What a refund without an amount gives back: Stripe refunds what was captured and not
-        refunded yet, not the intent's ``amount``."""
+        refunded yet (pending refunds count as refunded), not the intent's ``amount``."""
         return 0 if self.refunded else max(0, self.captured_amount - self.amount_refunded)
 
     @property
     def can_refund(self) -> bool:
-        return self.status == "succeeded" and self.refundable_amount > 0
+        # Stripe refuses to refund a disputed charge (charge_disputed): the dispute decides.
+        return self.status == "succeeded" and not self.disputed and self.refundable_amount > 0
 
     @property
     def fully_refunded(self) -> bool:
+        """Nothing left to refund in Stripe's eyes (pending refunds included)."""
         return self.refunded or (self.amount_refunded > 0 and self.amount_refunded >= self.captured_amount)
 
     @property
+    def pending_refund_amount(self) -> int:
+        return sum(r.amount for r in self.refunds if r.is_pending)
+
+    @property
+    def settled_refund_amount(self) -> int:
+        """Money actually back with the customer: Stripe's total less refunds still pending."""
+        return max(0, self.amount_refunded - self.pending_refund_amount)
+
+    @property
+    def unsuccessful_refunds(self) -> tuple[RefundRecord, ...]:
+        """Refunds that failed or were canceled: their money was not sent back."""
+        return tuple(r for r in self.refunds if r.status in ("failed", "canceled"))
+
+    @property
     def refund_state(self) -> str | None:
-        if self.fully_refunded:
+        settled = self.settled_refund_amount
+        if self.pending_refund_amount:
+            return "refund pending"
+        if settled and settled >= self.captured_amount:
             return "refunded"
-        return "partly refunded" if self.amount_refunded else None
+        if settled:
+            return "partly refunded"
+        if any(r.status == "failed" for r in self.refunds):
+            return "refund failed"
+        return None
+
+    @property
+    def has_failed_attempt(self) -> bool:
+        """The payment did not go through (the intent waits for a new card, or the charge failed)."""
+        return self.status == "requires_payment_method" or self.charge_failed
+
+    def has_refund_tagged(self, tag: str) -> bool:
+        return any(r.request_tag == tag for r in self.refunds)
+
+
+REQUEST_TAG_KEY = "megadesk_request"
+"""The refund metadata key that carries the tag of the request that made it."""
+
+
+class _RefundFields(BaseModel):
+    """The fields of a Refund the panel and the refund action use (checked against ``stripe.Refund``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    amount: int
+    status: str | None = None
+    failure_reason: str | None = None
+    metadata: dict[str, str] | None = None
+
+
+class _RefundListFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data: list[_RefundFields] = []
+    has_more: bool = False
+
+
+class _OutcomeFields(BaseModel):
+    """The fields of ``Charge.outcome`` a decline reason uses (checked against ``stripe.Charge.Outcome``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reason: str | None = None
+    seller_message: str | None = None
 
 
 class _ChargeFields(BaseModel):
-    """The fields of a Charge a payment's refund state needs (names checked against
-    ``stripe.Charge`` by the tests)."""
+    """The fields of a Charge a payment's refund, dispute, receipt and decline state needs
+    (names checked against ``stripe.Charge`` by the tests)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -184,6 +303,24 @@ class _ChargeFields(BaseModel):
     amount_captured: int | None = None
     amount_refunded: int = 0
     refunded: bool = False
+    disputed: bool = False
+    receipt_url: str | None = None
+    status: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    outcome: _OutcomeFields | None = None
+    refunds: _RefundListFields | None = None
+
+
+class _PaymentErrorFields(BaseModel):
+    """The fields of ``PaymentIntent.last_payment_error`` (checked against
+    ``stripe.PaymentIntent.LastPaymentError``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
 
 
 class _PaymentIntentFields(BaseModel):
@@ -201,6 +338,32 @@ class _PaymentIntentFields(BaseModel):
     customer: str | dict[str, Any] | None = None
     latest_charge: str | _ChargeFields | None = None
     amount_received: int | None = None
+    last_payment_error: _PaymentErrorFields | None = None
+
+
+def _refund_record(fields: _RefundFields) -> RefundRecord:
+    return RefundRecord(
+        id=fields.id,
+        amount=fields.amount,
+        status=fields.status,
+        failure_reason=fields.failure_reason,
+        request_tag=(fields.metadata or {}).get(REQUEST_TAG_KEY),
+    )
+
+
+def _decline(error: _PaymentErrorFields | None, charge: _ChargeFields | None) -> DeclineRecord | None:
+    """Why the last attempt failed: the intent's ``last_payment_error`` first (it is about the
+    latest attempt), else the failed charge's codes and outcome."""
+    if error is not None and (error.code or error.decline_code or error.message):
+        return DeclineRecord(code=error.code, decline_code=error.decline_code, message=error.message)
+    if charge is not None and charge.status == "failed":
+        outcome = charge.outcome
+        return DeclineRecord(
+            code=charge.failure_code,
+            decline_code=outcome.reason if outcome else None,
+            message=charge.failure_message or (outcome.seller_message if outcome else None),
+        )
+    return None
 
 
 def payment_record(intent: stripe.PaymentIntent | Mapping[str, Any]) -> PaymentRecord:
@@ -209,10 +372,11 @@ def payment_record(intent: stripe.PaymentIntent | Mapping[str, Any]) -> PaymentR
     charges cost more CPU than the rest of a render together."""
     data = intent.to_dict() if isinstance(intent, stripe.StripeObject) else intent
     fields = _PaymentIntentFields.model_validate(data)
-    # Refund state is only known when latest_charge was expanded; the gateway always expands it.
-    # Without it, what was captured is the intent's amount_received (0 until it succeeds).
+    # Refund state is only known when latest_charge was expanded; the gateway always expands it
+    # (with its refunds). Without it, what was captured is the intent's amount_received.
     charge = fields.latest_charge if isinstance(fields.latest_charge, _ChargeFields) else None
     customer = fields.customer
+    refunds = charge.refunds if charge else None
     return PaymentRecord(
         id=fields.id,
         amount=fields.amount,
@@ -224,4 +388,11 @@ def payment_record(intent: stripe.PaymentIntent | Mapping[str, Any]) -> PaymentR
         amount_refunded=charge.amount_refunded if charge else 0,
         refunded=charge.refunded if charge else False,
         amount_captured=charge.amount_captured if charge else fields.amount_received,
+        charge_id=charge.id if charge else (fields.latest_charge if isinstance(fields.latest_charge, str) else None),
+        disputed=charge.disputed if charge else False,
+        receipt_url=charge.receipt_url if charge else None,
+        refunds=tuple(_refund_record(r) for r in refunds.data) if refunds else (),
+        refunds_complete=refunds is not None and not refunds.has_more,
+        decline=_decline(fields.last_payment_error, charge),
+        charge_failed=charge is not None and charge.status == "failed",
     )

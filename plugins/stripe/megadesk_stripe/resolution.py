@@ -128,7 +128,7 @@ async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPl
         if not plan.reads("subscriptions"):
             return False
         try:
-            subscriptions = await reads.subscriptions(customer.id)
+            subscriptions = await reads.subscriptions(customer.id, plan)
         except MissingPermissionError:
             return False  # rank without it rather than fail the lookup
         return any(s.status in LIVE_SUBSCRIPTION_STATUSES for s in subscriptions)

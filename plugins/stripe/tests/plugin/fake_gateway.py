@@ -12,6 +12,7 @@ from typing import Any, cast
 import stripe
 import stripe_dicts as d
 from megadesk_stripe.catalog import ProductNames
+from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
@@ -28,6 +29,9 @@ class FakeGateway:
     payment_intents_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoice_payments: dict[str, list[str]] = field(default_factory=dict)
     products: dict[str, str] = field(default_factory=dict)
+    disputes_by_payment: dict[str, list[DisputeRecord]] = field(default_factory=dict)
+    failing: dict[str, IntegrationError] = field(default_factory=dict)
+    """Method names that raise the given error (e.g. NotFoundError, UpstreamUnavailableError)."""
     denied: set[str] = field(default_factory=set)
     """Method names that raise MissingPermissionError."""
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
@@ -50,6 +54,8 @@ class FakeGateway:
         self.calls.append((name, args))
         if name in self.denied:
             raise MissingPermissionError(f"The Stripe key lacks a permission for {name}")
+        if name in self.failing:
+            raise self.failing[name]
 
     def add_customer(self, values: dict[str, Any]) -> None:
         self.customers[values["id"]] = values
@@ -70,7 +76,9 @@ class FakeGateway:
         self._call("customers_with_email", email)
         return [d.to_customer(c) for c in self.customers.values() if c.get("email") == email and not c.get("deleted")]
 
-    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[stripe.Subscription]:
+    async def subscriptions(
+        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+    ) -> list[stripe.Subscription]:
         self._call("subscriptions", customer_id)
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
         return [d.to_subscription(s) for s in subs[:limit]]
@@ -83,6 +91,10 @@ class FakeGateway:
         self._call("payment_intents", customer_id, limit)
         pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
         return [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
+
+    async def disputes_for_payment(self, payment_intent_id: str) -> list[DisputeRecord]:
+        self._call("disputes_for_payment", payment_intent_id)
+        return list(self.disputes_by_payment.get(payment_intent_id, []))
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         self._call("retrieve_payment_intent", payment_intent_id)
@@ -101,7 +113,7 @@ class FakeGateway:
         return self.invoice_payments.get(invoice_id, [])
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str
+        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str = ""
     ) -> stripe.Refund:
         self._call("refund_payment_intent", payment_intent_id)
         self.writes.append(("refund", payment_intent_id, idempotency_key))
@@ -115,9 +127,20 @@ class FakeGateway:
         if charge["refunded"] or amount <= 0:
             raise AlreadyRefundedError(f"Stripe refused it: Charge {charge['id']} has already been refunded.")
         charge.update(amount_refunded=charge["amount_captured"], refunded=True)
+        refund_id = f"re_{len(self.writes)}"
+        if isinstance(charge.get("refunds"), dict):
+            charge["refunds"]["data"].append(
+                {
+                    "id": refund_id,
+                    "object": "refund",
+                    "amount": amount,
+                    "status": "succeeded",
+                    "metadata": {"megadesk_request": request_tag},
+                }
+            )
         refund = stripe.Refund.construct_from(
             {
-                "id": f"re_{len(self.writes)}",
+                "id": refund_id,
                 "object": "refund",
                 "amount": amount,
                 "currency": pi["currency"],
