@@ -80,6 +80,8 @@ class FakeGateway:
         self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
     ) -> list[stripe.Subscription]:
         self._call("subscriptions", customer_id)
+        if with_invoices and "invoices" in self.denied:
+            raise MissingPermissionError("The Stripe key lacks Invoices: Read (rak_invoice_read)")
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
         return [d.to_subscription(s) for s in subs[:limit]]
 

@@ -211,6 +211,25 @@ async def test_latest_invoice_links_when_the_subscriptions_came_with_them() -> N
     assert table.rows[0].cells["invoice_pdf"].href == "https://pay.stripe.com/invoice/acct_1/test_A/pdf"
 
 
+async def test_a_key_that_cannot_read_invoices_still_shows_the_subscriptions() -> None:
+    gateway = _gateway()
+    gateway.add_subscription(d.subscription("sub_A"))
+    gateway.denied.add("invoices")  # and no settings check said so
+    table = panel_table(await _panel(gateway), "Subscriptions")
+    assert [r.id for r in table.rows] == ["sub_A"]
+    assert "invoice" not in [c.key for c in table.columns]
+    assert [name for name, _ in gateway.calls].count("subscriptions") == 2  # asked again without them
+
+
+async def test_a_key_known_to_lack_invoices_read_does_not_ask_for_them() -> None:
+    gateway = _gateway()
+    gateway.add_subscription(d.subscription("sub_A"))
+    gateway.denied.add("invoices")
+    check = SettingsCheck(unavailable_features=[UnavailableFeature(feature="invoice_links", reason="no")])
+    await _panel(gateway, check=check)
+    assert [name for name, _ in gateway.calls].count("subscriptions") == 1
+
+
 # Decline reasons
 
 
