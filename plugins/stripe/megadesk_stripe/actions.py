@@ -22,6 +22,7 @@ from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.money import format_amount
+from megadesk_stripe.permissions import REFUNDS_READ, REFUNDS_WRITE, describe_permission
 from megadesk_stripe.records import PaymentRecord, SubscriptionRecord, payment_record, subscription_record
 from megadesk_stripe.refund_guard import already_refunded, refusal, request_tag
 from megadesk_stripe.resolution import day
@@ -78,6 +79,22 @@ def _ensure_id(target: str, prefix: str, kind: str) -> None:
         raise ActionRefusedError(f"{target!r} is not a Stripe {kind} id ({prefix}...); nothing was changed.")
 
 
+async def _payment(gateway: StripeGateway, payment_intent_id: str) -> PaymentRecord:
+    """The payment with its refunds, which a refund's checks need. Reading them needs Refunds:
+    Read, which Refunds: Write includes: a key without it cannot refund either, so the error
+    names what the action needs."""
+    try:
+        return payment_record(await gateway.retrieve_payment_intent(payment_intent_id))
+    except MissingPermissionError as exc:
+        if REFUNDS_READ.code not in exc.message:
+            raise
+        raise MissingPermissionError(
+            f"The Stripe key lacks {describe_permission(REFUNDS_WRITE.code)}: it cannot even read refunds. "
+            "An admin should edit the restricted key in the Stripe dashboard (Developers -> API keys) to "
+            "add it. Nothing was refunded."
+        ) from exc
+
+
 def _ensure_owner(kind: str, object_id: str, owner: str | None, customer: ResolvedCustomer) -> None:
     if owner != customer.id:
         raise ActionRefusedError(
@@ -120,7 +137,7 @@ async def refund_payment(
     idempotency_key: str,
 ) -> ActionResult:
     _ensure_id(payload.target, "pi_", "payment intent")
-    payment = payment_record(await gateway.retrieve_payment_intent(payload.target))
+    payment = await _payment(gateway, payload.target)
     _ensure_owner("payment", payment.id, payment.customer_id, customer)
     if payment.status != "succeeded":
         raise ActionRefusedError(
@@ -137,7 +154,7 @@ async def _latest_invoice_payment(gateway: StripeGateway, sub: SubscriptionRecor
     invoice = sub.latest_invoice_id
     if invoice is not None:
         for pi_id in await gateway.invoice_payment_intent_ids(invoice):
-            payment = payment_record(await gateway.retrieve_payment_intent(pi_id))
+            payment = await _payment(gateway, pi_id)
             if payment.customer_id == sub.customer_id and payment.can_refund:
                 return payment
     raise ActionRefusedError(

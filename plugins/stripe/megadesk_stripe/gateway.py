@@ -117,15 +117,20 @@ class StripeGateway:
 
     # Payments
 
-    async def payment_intents(self, customer_id: str, limit: int) -> list[PaymentRecord]:
+    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
         """The customer's latest payments, each with its latest charge and that charge's refunds
-        (refund, dispute flag, receipt and decline state), on one request.
+        (refund, dispute flag, receipt and decline state), on one request. ``with_refunds=False``:
+        without the refunds (a key without Refunds: Read), refund totals from the charge only.
 
         Read as JSON, not as stripe-python objects: see :func:`~megadesk_stripe.records.payment_record`.
         """
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
             response = await self._client.raw_request_async(
-                "get", "/v1/payment_intents", customer=customer_id, limit=limit, expand=["data.latest_charge.refunds"]
+                "get",
+                "/v1/payment_intents",
+                customer=customer_id,
+                limit=limit,
+                expand=["data.latest_charge.refunds" if with_refunds else "data.latest_charge"],
             )
         return [payment_record(intent) for intent in response.data["data"]]
 
@@ -196,4 +201,5 @@ class StripeGateway:
             perm.INVOICES_READ.code: lambda: v1.invoices.list_async({"limit": 1}),
             perm.PRODUCTS_READ.code: lambda: v1.products.list_async({"limit": 1}),
             perm.DISPUTES_READ.code: lambda: v1.disputes.list_async({"limit": 1}),
+            perm.REFUNDS_READ.code: lambda: v1.refunds.list_async({"limit": 1}),
         }

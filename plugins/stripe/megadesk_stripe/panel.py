@@ -208,9 +208,7 @@ async def load_panel(
         outcomes.guarded("subscriptions", reads.subscriptions(resolved.id, plan))
         if plan.reads("subscriptions")
         else _skipped(),
-        outcomes.guarded("payments", reads.payments(resolved.id, payment_history_limit))
-        if plan.reads("payments")
-        else _skipped(),
+        outcomes.guarded("payments", reads.payments(resolved.id, plan)) if plan.reads("payments") else _skipped(),
         outcomes.guarded("product_names", reads.product_names())
         if plan.reads("subscriptions") and plan.reads("product_names")
         else _skipped(),

@@ -10,7 +10,7 @@ through :class:`StripeReads`, keyed in the render's memo (``context.memo``), so:
 * matched by email, the customers the search returned are remembered, and the panel's reads
   start as soon as the match is chosen (the ranking of several matches reads the same
   subscriptions and payments the panel shows);
-* refunds, receipts and decline reasons come with the payment intents (expanded), the latest
+* refunds (with Refunds: Read), receipts and decline reasons come with the payment intents (expanded), the latest
   invoices' links with the subscriptions: no request of their own. Only a disputed payment
   costs more: its dispute is read once the payments arrive (a second round trip, only then).
 """
@@ -27,6 +27,7 @@ from megadesk_core.memo import RenderMemo
 from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.permissions import INVOICES_READ, REFUNDS_READ
 from megadesk_stripe.records import PaymentRecord
 
 
@@ -46,6 +47,11 @@ class PanelPlan:
         """Expand the subscriptions' latest invoices (for their links) on the same request."""
         return self.reads("subscriptions") and self.reads("invoice_links")
 
+    @property
+    def refund_details(self) -> bool:
+        """Expand the payments' refunds (pending, failed...) on the same request."""
+        return self.reads("payments") and self.reads("refund_details")
+
 
 class StripeReads:
     """One tenant's Stripe reads for one render, shared through the render's memo."""
@@ -64,8 +70,9 @@ class StripeReads:
         if plan.reads("subscriptions"):
             memo.start(_subscriptions_key(customer_id), lambda: self._subscriptions(customer_id, plan.invoice_links))
         if plan.reads("payments"):
-            limit = plan.payment_history_limit
-            memo.start(_payments_key(customer_id, limit), lambda: gateway.payment_intents(customer_id, limit))
+            memo.start(
+                _payments_key(customer_id, plan.payment_history_limit), lambda: self._payments(customer_id, plan)
+            )
 
     def start_product_names(self, plan: PanelPlan) -> None:
         """List the products now if the panel will need names that are not kept (before the
@@ -92,7 +99,9 @@ class StripeReads:
             return await self.gateway.subscriptions(customer_id)
         try:
             return await self.gateway.subscriptions(customer_id, with_invoices=True)
-        except MissingPermissionError:
+        except MissingPermissionError as exc:
+            if INVOICES_READ.code not in exc.message:
+                raise
             # The key may not read invoices (no settings check said so): the subscriptions
             # without their invoice links, rather than no subscriptions.
             return await self.gateway.subscriptions(customer_id)
@@ -102,10 +111,23 @@ class StripeReads:
             f"stripe:disputes:{payment_intent_id}", lambda: self.gateway.disputes_for_payment(payment_intent_id)
         )
 
-    async def payments(self, customer_id: str, limit: int) -> list[PaymentRecord]:
+    async def payments(self, customer_id: str, plan: PanelPlan) -> list[PaymentRecord]:
         return await self._memo.get(
-            _payments_key(customer_id, limit), lambda: self.gateway.payment_intents(customer_id, limit)
+            _payments_key(customer_id, plan.payment_history_limit), lambda: self._payments(customer_id, plan)
         )
+
+    async def _payments(self, customer_id: str, plan: PanelPlan) -> list[PaymentRecord]:
+        limit = plan.payment_history_limit
+        if not plan.refund_details:
+            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False)
+        try:
+            return await self.gateway.payment_intents(customer_id, limit)
+        except MissingPermissionError as exc:
+            if REFUNDS_READ.code not in exc.message:
+                raise
+            # The key may not read refunds (no settings check said so): the payments with the
+            # refund totals their charges carry, rather than no payments.
+            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False)
 
     async def product_names(self) -> Mapping[str, str]:
         kept = self._names.names(self._account)

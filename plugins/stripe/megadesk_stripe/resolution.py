@@ -137,7 +137,7 @@ async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPl
         if not plan.reads("payments"):
             return None
         try:
-            payments = await reads.payments(customer.id, plan.payment_history_limit)
+            payments = await reads.payments(customer.id, plan)
         except MissingPermissionError:
             return None
         return max((p.created for p in payments), default=None)

@@ -115,6 +115,18 @@ def test_the_payment_list_expands_refunds_at_depth_three(client: stripe.StripeCl
     assert [r.amount for r in charge.refunds.data] == [1000]
 
 
+def test_expanding_a_charges_refunds_needs_refunds_read(emulator: EmulatorHandle, client: stripe.StripeClient) -> None:
+    intent = pay(client, 2900)
+    key = emulator.create_restricted_key({"payment_intents": "read", "charges": "read"})
+    restricted, http_client = make_client(emulator, key)
+    try:
+        assert restricted.v1.payment_intents.retrieve(intent.id, params={"expand": ["latest_charge"]}).id
+        with pytest.raises(stripe.PermissionError, match="rak_refund_read"):
+            restricted.v1.payment_intents.retrieve(intent.id, params={"expand": ["latest_charge.refunds"]})
+    finally:
+        http_client.close()
+
+
 def test_a_declined_payment_carries_its_reason(client: stripe.StripeClient) -> None:
     customer = client.v1.customers.create(params={"email": "d@example.com"})
     with pytest.raises(stripe.CardError):

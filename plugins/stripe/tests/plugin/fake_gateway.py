@@ -22,6 +22,13 @@ from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFo
 from megadesk_core.memo import RenderMemo
 
 
+def _without_refunds(intent: dict[str, Any]) -> dict[str, Any]:
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return intent
+    return {**intent, "latest_charge": {k: v for k, v in charge.items() if k != "refunds"}}
+
+
 @dataclass
 class FakeGateway:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -89,9 +96,13 @@ class FakeGateway:
         self._call("product_names")
         return dict(self.products)
 
-    async def payment_intents(self, customer_id: str, limit: int) -> list[PaymentRecord]:
+    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
         self._call("payment_intents", customer_id, limit)
+        if with_refunds and "refunds" in self.denied:
+            raise MissingPermissionError("The Stripe key lacks Refunds: Read (rak_refund_read)")
         pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
+        if not with_refunds:
+            pis = [_without_refunds(p) for p in pis]
         return [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
 
     async def disputes_for_payment(self, payment_intent_id: str) -> list[DisputeRecord]:

@@ -68,6 +68,7 @@ async def test_check_settings_names_what_a_key_cannot_do(emulator: Any, emulator
         "invoice_links": "the key lacks Invoices: Read (rak_invoice_read)",
         "refunds": "needs Payment history",
         "disputes": "needs Payment history",
+        "refund_details": "needs Payment history",
     }
 
 

@@ -177,6 +177,25 @@ async def test_a_canceled_refund_is_named() -> None:
     assert row.cells["details"].text == "refund of $5.00 canceled: no money went back"
 
 
+async def test_a_key_that_cannot_read_refunds_still_shows_the_payments() -> None:
+    gateway = _gateway()
+    pending = d.refund("re_p", amount=2900, status="pending")
+    gateway.add_payment(d.payment_intent("pi_p", amount_refunded=2900, refunded=True, refunds=[pending]))
+    gateway.denied.add("refunds")  # and no settings check said so
+    row = panel_row(await _panel(gateway), "Recent payments", "pi_p")
+    assert row.cells["status"].text == "refunded"  # the charge's totals: all it can tell
+    assert [name for name, _ in gateway.calls].count("payment_intents") == 2
+
+
+async def test_a_key_known_to_lack_refunds_read_does_not_ask_for_them() -> None:
+    gateway = _gateway()
+    gateway.add_payment(d.payment_intent("pi_ok"))
+    gateway.denied.add("refunds")
+    check = SettingsCheck(unavailable_features=[UnavailableFeature(feature="refund_details", reason="no")])
+    await _panel(gateway, check=check)
+    assert [name for name, _ in gateway.calls].count("payment_intents") == 1
+
+
 # Receipts and invoices
 
 
