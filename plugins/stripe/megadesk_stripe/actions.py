@@ -159,7 +159,7 @@ async def _latest_invoice_payment(gateway: StripeGateway, sub: SubscriptionRecor
                 return payment
     raise ActionRefusedError(
         f"The latest invoice of {sub.id} ({invoice or 'none'}) has no payment left to refund (unpaid, "
-        "already refunded, or paid some other way). Nothing was changed: cancel without the refund, "
+        "already refunded, disputed, or paid some other way). Nothing was changed: cancel without the refund, "
         "or refund a payment from the payment history."
     )
 

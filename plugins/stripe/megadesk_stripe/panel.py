@@ -103,12 +103,15 @@ def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> t
 
 def build_panel(data: PanelData) -> Panel:
     unavailable = dict(data.unavailable)
-    note, out = _verification_blocks(data.resolved, data.selection)
+    # An open dispute first: it changes what the agent may promise about everything below.
+    out: list[Block] = []
+    if data.payments is not None:
+        out.extend(blocks.dispute_warning(data.payments, data.disputes, data.test_mode))
+    note, verification = _verification_blocks(data.resolved, data.selection)
+    out.extend(verification)
     if unavailable:
         titled = {f"{FEATURE_TITLES.get(k, k)} ({k})": reason for k, reason in unavailable.items()}
         out.append(blocks.unavailable_notice(titled))
-    if data.payments is not None:
-        out.extend(blocks.dispute_warning(data.payments, data.disputes, data.test_mode))
     if data.test_mode:
         out.append(BadgesBlock(badges=[Badge(label="Test mode", tone="info")]))
     out.append(blocks.customer_block(data.customer, data.test_mode))

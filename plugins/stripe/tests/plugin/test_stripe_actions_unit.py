@@ -242,3 +242,12 @@ async def test_a_subscription_set_to_end_can_still_be_canceled_now() -> None:
     payload = CancelSubscriptionPayload(target="sub_ending", at_period_end=False)
     result = await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
     assert result.message.startswith("Canceled sub_ending now")
+
+
+async def test_cancel_with_refund_refuses_up_front_when_the_invoices_payment_is_disputed() -> None:
+    gateway = _gateway()
+    gateway.payment_intents_by_id["pi_ok"]["latest_charge"]["disputed"] = True
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=False, refund_latest_invoice=True)
+    with pytest.raises(ActionRefusedError, match="disputed, or paid some other way"):
+        await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert gateway.writes == []

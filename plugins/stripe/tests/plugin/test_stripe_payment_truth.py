@@ -113,11 +113,11 @@ async def test_a_dispute_the_key_cannot_read_still_warns_and_blocks_the_refund()
     _disputed(gateway, "pi_disputed")
     gateway.denied.add("disputes_for_payment")
     panel = await _panel(gateway)
-    first = panel.blocks[0]
-    assert isinstance(first, NoticeBlock) and first.tone == "warning"  # the permission notice
-    assert "Dispute details on payments (disputes)" in (first.text or "")
-    warning = next(n for n in panel_blocks(panel, NoticeBlock) if n.tone == "danger")
+    warning, permissions = panel.blocks[0], panel.blocks[1]
+    assert isinstance(warning, NoticeBlock) and warning.tone == "danger"
     assert "is disputed; its details could not be read" in (warning.text or "")
+    assert isinstance(permissions, NoticeBlock) and permissions.tone == "warning"
+    assert "Dispute details on payments (disputes)" in (permissions.text or "")
     row = panel_row(panel, "Recent payments", "pi_disputed")
     assert row.cells["status"].text == "disputed"
     assert row.actions == []
