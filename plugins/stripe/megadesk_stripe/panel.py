@@ -17,7 +17,7 @@ import stripe
 from megadesk_core.errors import AuthenticationFailedError, IntegrationError, MissingPermissionError, NotFoundError
 from megadesk_core.panel import Badge, BadgesBlock, Block, ChoiceBlock, ChoiceOption, NoticeBlock, Panel
 from megadesk_core.types import ResolvedCustomer, SettingsCheck
-from megadesk_stripe import blocks
+from megadesk_stripe import blocks, payment_blocks
 from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.permissions import FEATURE_TITLES, with_dependents
 from megadesk_stripe.reads import PanelPlan, StripeReads
@@ -106,7 +106,7 @@ def build_panel(data: PanelData) -> Panel:
     # An open dispute first: it changes what the agent may promise about everything below.
     out: list[Block] = []
     if data.payments is not None:
-        out.extend(blocks.dispute_warning(data.payments, data.disputes, data.test_mode))
+        out.extend(payment_blocks.dispute_warning(data.payments, data.disputes, data.test_mode))
     note, verification = _verification_blocks(data.resolved, data.selection)
     out.extend(verification)
     if unavailable:
@@ -125,7 +125,7 @@ def build_panel(data: PanelData) -> Panel:
         if "disputes" in data.failed:
             out.append(blocks.section_unavailable("Dispute details", data.failed["disputes"]))
         out.append(
-            blocks.payments_block(
+            payment_blocks.payments_block(
                 data.payments, data.payment_history_limit, data.test_mode, "refunds" not in unavailable, data.disputes
             )
         )

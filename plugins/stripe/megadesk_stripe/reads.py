@@ -10,9 +10,10 @@ through :class:`StripeReads`, keyed in the render's memo (``context.memo``), so:
 * matched by email, the customers the search returned are remembered, and the panel's reads
   start as soon as the match is chosen (the ranking of several matches reads the same
   subscriptions and payments the panel shows);
-* refunds (with Refunds: Read), receipts and decline reasons come with the payment intents (expanded), the latest
-  invoices' links with the subscriptions: no request of their own. Only a disputed payment
-  costs more: its dispute is read once the payments arrive (a second round trip, only then).
+* refunds (with Refunds: Read), receipts and decline reasons come with the payment intents
+  (expanded), the latest invoices' links with the subscriptions: no request of their own. Only
+  a disputed payment costs more: its dispute is read once the payments arrive (a second round
+  trip, only then).
 """
 
 from __future__ import annotations
