@@ -133,12 +133,32 @@ def test_cancel_a_subscription_at_period_end(browser_page: Page, acme: LiveTenan
     shoot(browser_page.locator("#panels"), screenshot_dir, "after-cancel")
 
 
+def test_a_disputed_payment_warns_and_offers_no_refund(
+    browser_page: Page, acme: LiveTenant, emulator: Any, screenshot_dir: Path
+):
+    world = emulator.demo
+    panel = open_ticket(browser_page, acme, "T-1009")
+    warning = panel.locator(".notice--danger").first
+    expect(warning).to_contain_text("Open dispute")
+    expect(warning).to_contain_text("needs a response")
+    expect(warning).to_contain_text("cannot be refunded")
+    row = panel.locator(f'tr[data-row-id="{world.disputed_payment_id}"]')
+    expect(row).to_contain_text("disputed")
+    expect(row.get_by_role("button")).to_have_count(0)
+    expect(row.get_by_role("link", name="Disputed $199.00 (fraudulent)")).to_have_attribute(
+        "href", f"https://dashboard.stripe.com/test/disputes/{world.dispute_id}"
+    )
+    other = next(pi for pi in world.disputed_customer.payment_intent_ids if pi != world.disputed_payment_id)
+    expect(panel.locator(f'tr[data-row-id="{other}"]').get_by_role("button", name="Refund $29.00")).to_have_count(1)
+    shoot(browser_page.locator("#panels"), screenshot_dir, "disputed")
+
+
 # --- at sidebar width and at desktop width ----------------------------------------------------
 
 WIDTHS = [320, 1280]
 # Verified with both tables; two customers share the email (banner with the reason, the switch);
-# a subscription that cancels at period end.
-AUDITED_TICKETS = ["T-1001", "T-1003", "T-1006"]
+# a subscription that cancels at period end; a disputed payment (warning, links); a failed refund.
+AUDITED_TICKETS = ["T-1001", "T-1003", "T-1006", "T-1009", "T-1011"]
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -26,6 +26,7 @@ DEMO_KEY_PERMISSIONS = {
     "subscriptions": "write",
     "invoices": "read",
     "products": "read",
+    "disputes": "read",
 }
 
 

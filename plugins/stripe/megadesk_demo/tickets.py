@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_emulator.seed import DemoWorld
+from stripe_emulator.seed import DemoWorld, SeededCustomer
 
 
 @dataclass(frozen=True)
@@ -37,4 +37,12 @@ def demo_tickets(world: DemoWorld) -> list[DemoTicket]:
         ),
         DemoTicket("T-1007", "My card was declined", world.past_due_customer.email, world.past_due_customer.id),
         DemoTicket("T-1008", "Old account", "charles@example.com", world.deleted_customer_id),
+        _ticket("T-1009", "I don't recognise this charge, refund it", world.disputed_customer),  # disputed
+        _ticket("T-1010", "Where is my refund?", world.pending_refund_customer),  # refund pending
+        _ticket("T-1011", "You said you refunded me, nothing arrived", world.failed_refund_customer),  # failed
+        _ticket("T-1012", "Why did my payment fail?", world.declined_customer),  # insufficient funds
     ]
+
+
+def _ticket(ticket_id: str, subject: str, customer: SeededCustomer) -> DemoTicket:
+    return DemoTicket(ticket_id, subject, customer.email, customer.id)

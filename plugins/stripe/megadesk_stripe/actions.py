@@ -3,11 +3,11 @@
 Both check that the object belongs to the customer resolved for the ticket and is in a state
 where the action makes sense, before changing anything. Every Stripe write carries an
 idempotency key made from the host's key and the operation, so a retried or double-clicked
-request never refunds or cancels twice. A refund is sent even for a payment that already shows
-as fully refunded: if this request's key made that refund (its answer was lost, the host let the
-agent retry), Stripe replays it and the action reports it; otherwise Stripe refuses it
-(``charge_already_refunded``) and nothing moves. Once a cancellation is done, a failed refund of
-the latest invoice is reported in the result (``details["refund_failed"]``), not raised.
+request never refunds or cancels twice. A payment that is already fully refunded, or disputed,
+is refused here unless one of its refunds carries this request's tag (its answer was lost and
+the agent retried): then Stripe replays that refund (see :mod:`megadesk_stripe.refund_guard`).
+Once a cancellation is done, a failed refund of the latest invoice is reported in the result
+(``details["refund_failed"]``), not raised.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.money import format_amount
+from megadesk_stripe.permissions import REFUNDS_READ, REFUNDS_WRITE, describe_permission
 from megadesk_stripe.records import PaymentRecord, SubscriptionRecord, payment_record, subscription_record
+from megadesk_stripe.refund_guard import already_refunded, refusal, request_tag
 from megadesk_stripe.resolution import day
 
 
@@ -83,6 +85,22 @@ def _ensure_id(target: str, prefix: str, kind: str) -> None:
         raise ActionRefusedError(f"{target!r} is not a Stripe {kind} id ({prefix}...); nothing was changed.")
 
 
+async def _payment(gateway: StripeGateway, payment_intent_id: str) -> PaymentRecord:
+    """The payment with its refunds, which a refund's checks need. Reading them needs Refunds:
+    Read, which Refunds: Write includes: a key without it cannot refund either, so the error
+    names what the action needs."""
+    try:
+        return payment_record(await gateway.retrieve_payment_intent(payment_intent_id))
+    except MissingPermissionError as exc:
+        if REFUNDS_READ.code not in exc.message:
+            raise
+        raise MissingPermissionError(
+            f"The Stripe key lacks {describe_permission(REFUNDS_WRITE.code)}: it cannot even read refunds. "
+            "An admin should edit the restricted key in the Stripe dashboard (Developers -> API keys) to "
+            "add it. Nothing was refunded."
+        ) from exc
+
+
 def _ensure_owner(kind: str, object_id: str, owner: str | None, customer: ResolvedCustomer) -> None:
     if owner != customer.id:
         raise ActionRefusedError(
@@ -94,19 +112,26 @@ def _ensure_owner(kind: str, object_id: str, owner: str | None, customer: Resolv
 async def _refund(gateway: StripeGateway, payment: PaymentRecord, key: str, ticket_id: str) -> tuple[str, str]:
     """Refund what is left of ``payment``; the message says what Stripe refunded.
 
-    Sent even when the payment already shows as fully refunded: the retry of a refund whose
-    answer was lost (timeout) finds it refunded, and only Stripe knows whether this idempotency
-    key made that refund. If it did, Stripe replays the refund and it is reported as done;
-    otherwise Stripe answers ``charge_already_refunded`` and :class:`AlreadyRefundedError` is raised.
-    The request is identical on every attempt (no amount), as an idempotent replay requires.
+    Refused here, without a request, when the payment is fully refunded or disputed and none of
+    its refunds carries this request's tag (:mod:`~megadesk_stripe.refund_guard`). Otherwise
+    sent, with the tag, even when the payment shows as fully refunded: the retry of a refund
+    whose answer was lost finds its own refund, and Stripe replays it (reported as done). The
+    request is identical on every attempt (no amount), as an idempotent replay requires.
     """
+    operation_key = f"{key}:refund:{payment.id}"
+    tag = request_tag(operation_key)
+    refused = refusal(payment, tag)
+    if refused is not None:
+        raise refused
     try:
-        refund = await gateway.refund_payment_intent(payment.id, f"{key}:refund:{payment.id}", ticket_id)
+        refund = await gateway.refund_payment_intent(payment.id, operation_key, ticket_id, tag)
     except AlreadyRefundedError as exc:
-        raise AlreadyRefundedError(f"Payment {payment.id} is already fully refunded. Nothing was refunded.") from exc
+        raise already_refunded(payment) from exc
     text = f"Refunded {format_amount(refund.amount, refund.currency)} on {payment.id}"
     if refund.status not in ("succeeded", "pending"):
         text += f" (Stripe reports the refund as {refund.status})"
+    elif refund.status == "pending":
+        text += " (pending: the money is on its way once the bank confirms)"
     return text, refund.id
 
 
@@ -118,15 +143,15 @@ async def refund_payment(
     idempotency_key: str,
 ) -> ActionResult:
     _ensure_id(payload.target, "pi_", "payment intent")
-    payment = payment_record(await gateway.retrieve_payment_intent(payload.target))
+    payment = await _payment(gateway, payload.target)
     _ensure_owner("payment", payment.id, payment.customer_id, customer)
     if payment.status != "succeeded":
         raise ActionRefusedError(
             f"Payment {payment.id} is {payment.status.replace('_', ' ')}, not succeeded: only a "
             "succeeded payment can be refunded. Nothing was refunded."
         )
-    # No check that something is left to refund: a fully refunded payment may have been refunded
-    # by this very request before its answer was lost; _refund lets Stripe tell (idempotent replay).
+    # A fully refunded payment may have been refunded by this very request before its answer was
+    # lost: _refund tells by the refunds' tags, and lets Stripe replay it.
     message, refund_id = await _refund(gateway, payment, idempotency_key, ticket.ticket_id)
     return ActionResult(message=message, target=payment.id, reference=refund_id)
 
@@ -135,12 +160,12 @@ async def _latest_invoice_payment(gateway: StripeGateway, sub: SubscriptionRecor
     invoice = sub.latest_invoice_id
     if invoice is not None:
         for pi_id in await gateway.invoice_payment_intent_ids(invoice):
-            payment = payment_record(await gateway.retrieve_payment_intent(pi_id))
+            payment = await _payment(gateway, pi_id)
             if payment.customer_id == sub.customer_id and payment.can_refund:
                 return payment
     raise ActionRefusedError(
         f"The latest invoice of {sub.id} ({invoice or 'none'}) has no payment left to refund (unpaid, "
-        "already refunded, or paid some other way). Nothing was changed: cancel without the refund, "
+        "already refunded, disputed, or paid some other way). Nothing was changed: cancel without the refund, "
         "or refund a payment from the payment history."
     )
 

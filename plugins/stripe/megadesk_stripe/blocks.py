@@ -1,8 +1,9 @@
-"""The panel's blocks, built from records. Pure functions: no Stripe calls here."""
+"""The panel's blocks (customer, subscriptions, notices), built from records; the payment history's
+are in :mod:`megadesk_stripe.payment_blocks`. Pure functions: no Stripe calls here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from megadesk_core.panel import (
     ActionButton,
@@ -17,7 +18,7 @@ from megadesk_core.panel import (
     Tone,
 )
 from megadesk_stripe.money import format_amount, format_price
-from megadesk_stripe.records import CustomerRecord, PaymentRecord, SubscriptionRecord
+from megadesk_stripe.records import CustomerRecord, SubscriptionRecord, UnreadableSubscription
 from megadesk_stripe.resolution import day
 
 REFUND_ACTION = "refund_payment"
@@ -30,14 +31,6 @@ _SUBSCRIPTION_TONES: dict[str, Tone] = {
     "unpaid": "danger",
     "incomplete": "warning",
 }
-_PAYMENT_TONES: dict[str, Tone] = {
-    "succeeded": "success",
-    "processing": "info",
-    "requires_payment_method": "warning",
-    "requires_action": "warning",
-    "requires_confirmation": "warning",
-    "requires_capture": "info",
-}
 
 
 def dashboard_url(test_mode: bool, kind: str, object_id: str) -> str:
@@ -46,7 +39,7 @@ def dashboard_url(test_mode: bool, kind: str, object_id: str) -> str:
     return f"https://dashboard.stripe.com{mode}/{kind}/{object_id}"
 
 
-def _label(status: str) -> str:
+def status_label(status: str) -> str:
     return status.replace("_", " ")
 
 
@@ -93,9 +86,10 @@ def _subscription_row(sub: SubscriptionRecord, test_mode: bool, can_cancel: bool
         if item.unit_amount is not None
     )
     notes = []
-    if sub.cancel_at_period_end:
+    # Once canceled, the flag and date that said when it would cancel are history, not news.
+    if sub.cancel_at_period_end and not sub.is_final:
         notes.append("cancels at period end")
-    elif sub.cancel_at:
+    elif sub.cancel_at and not sub.is_final:
         notes.append(f"cancels {day(sub.cancel_at)}")
     if sub.status == "trialing" and sub.trial_end:
         notes.append(f"trial ends {day(sub.trial_end)}")
@@ -125,82 +119,75 @@ def _subscription_row(sub: SubscriptionRecord, test_mode: bool, can_cancel: bool
             "plan": TableCell(text=plan or sub.id, href=dashboard_url(test_mode, "subscriptions", sub.id)),
             "price": TableCell(text=prices or "—"),
             "status": TableCell(
-                text=_label(sub.status),
-                badge=Badge(label=_label(sub.status), tone=_SUBSCRIPTION_TONES.get(sub.status, "neutral")),
+                text=status_label(sub.status),
+                badge=Badge(label=status_label(sub.status), tone=_SUBSCRIPTION_TONES.get(sub.status, "neutral")),
                 hint="; ".join(notes) or None,
             ),
             "period_end": TableCell(
                 text=day(period_end) if period_end and not sub.is_final else "—",
-                hint="cancels then" if sub.cancel_at_period_end else None,
+                hint="cancels then" if sub.cancel_at_period_end and not sub.is_final else None,
             ),
+            **_invoice_cells(sub),
         },
         actions=buttons,
     )
 
 
-def subscriptions_block(subs: list[SubscriptionRecord], test_mode: bool, can_cancel: bool) -> TableBlock:
+def _invoice_cells(sub: SubscriptionRecord) -> dict[str, TableCell]:
+    cells = {}
+    if sub.latest_invoice_url:
+        cells["invoice"] = TableCell(text="Latest", href=sub.latest_invoice_url)
+    if sub.latest_invoice_pdf:
+        cells["invoice_pdf"] = TableCell(text="PDF", href=sub.latest_invoice_pdf)
+    return cells
+
+
+def _unreadable_row(sub: UnreadableSubscription, test_mode: bool) -> TableRow:
+    return TableRow(
+        id=sub.id,
+        cells={
+            "plan": TableCell(
+                text=sub.id,
+                href=dashboard_url(test_mode, "subscriptions", sub.id),
+                hint=f"{sub.reason} Open it in the Stripe dashboard.",
+            ),
+            "price": TableCell(text="—"),
+            "status": TableCell(text="unavailable", badge=Badge(label="unavailable", tone="warning")),
+            "period_end": TableCell(text="—"),
+        },
+    )
+
+
+def subscriptions_block(
+    subs: Sequence[SubscriptionRecord | UnreadableSubscription], test_mode: bool, can_cancel: bool
+) -> TableBlock:
+    columns = [
+        TableColumn(key="plan", label="Plan"),
+        TableColumn(key="price", label="Price", align="end"),
+        TableColumn(key="status", label="Status"),
+        TableColumn(key="period_end", label="Current period ends"),
+    ]
+    readable = [s for s in subs if isinstance(s, SubscriptionRecord)]
+    if any(s.latest_invoice_url for s in readable):
+        columns.append(TableColumn(key="invoice", label="Invoice"))
+    if any(s.latest_invoice_pdf for s in readable):
+        columns.append(TableColumn(key="invoice_pdf", label="PDF"))
     return TableBlock(
         title="Subscriptions",
-        columns=[
-            TableColumn(key="plan", label="Plan"),
-            TableColumn(key="price", label="Price", align="end"),
-            TableColumn(key="status", label="Status"),
-            TableColumn(key="period_end", label="Current period ends"),
+        columns=columns,
+        rows=[
+            _subscription_row(s, test_mode, can_cancel)
+            if isinstance(s, SubscriptionRecord)
+            else _unreadable_row(s, test_mode)
+            for s in subs
         ],
-        rows=[_subscription_row(s, test_mode, can_cancel) for s in subs],
         empty_text="No subscriptions.",
     )
 
 
-def _payment_row(payment: PaymentRecord, test_mode: bool, can_refund: bool) -> TableRow:
-    refund_state = payment.refund_state
-    if refund_state is not None:
-        status, tone = refund_state, ("neutral" if refund_state == "refunded" else "warning")
-    else:
-        status, tone = _label(payment.status), _PAYMENT_TONES.get(payment.status, "neutral")
-    hints = []
-    if payment.captured_amount < payment.amount and payment.status == "succeeded":
-        hints.append(
-            f"{format_amount(payment.captured_amount, payment.currency)} of "
-            f"{format_amount(payment.amount, payment.currency)} captured"
-        )
-    if payment.amount_refunded:
-        hints.append(
-            f"{format_amount(payment.amount_refunded, payment.currency)} of "
-            f"{format_amount(payment.captured_amount, payment.currency)} refunded"
-        )
-    hint = "; ".join(hints) or None
-    buttons = []
-    if can_refund and payment.can_refund:
-        remaining = format_amount(payment.refundable_amount, payment.currency)
-        buttons.append(ActionButton(action=REFUND_ACTION, label=f"Refund {remaining}", target=payment.id))
-    return TableRow(
-        id=payment.id,
-        cells={
-            "date": TableCell(text=day(payment.created)),
-            "amount": TableCell(
-                text=format_amount(payment.amount, payment.currency),
-                href=dashboard_url(test_mode, "payments", payment.id),
-            ),
-            "status": TableCell(text=status, badge=Badge(label=status, tone=tone), hint=hint),
-            "description": TableCell(text=payment.description or ""),
-        },
-        actions=buttons,
-    )
-
-
-def payments_block(payments: list[PaymentRecord], limit: int, test_mode: bool, can_refund: bool) -> TableBlock:
-    return TableBlock(
-        title=f"Recent payments (last {limit})",
-        columns=[
-            TableColumn(key="date", label="Date"),
-            TableColumn(key="amount", label="Amount", align="end"),
-            TableColumn(key="status", label="Status"),
-            TableColumn(key="description", label="Description"),
-        ],
-        rows=[_payment_row(p, test_mode, can_refund) for p in payments],
-        empty_text="No payments.",
-    )
+def section_unavailable(title: str, reason: str) -> NoticeBlock:
+    """A section that could not be loaded, shown where it would be; the rest of the panel stands."""
+    return NoticeBlock(tone="warning", title=f"{title} unavailable", text=f"{reason} Reload the panel to try again.")
 
 
 def unavailable_notice(unavailable: Mapping[str, str]) -> NoticeBlock:

@@ -13,9 +13,17 @@ import stripe
 from stripe.params import ProductListParams
 
 from megadesk_stripe import permissions as perm
+from megadesk_stripe.disputes import DisputeRecord, dispute_record
 from megadesk_stripe.errors import stripe_errors, translate
 from megadesk_stripe.permissions import Permission
-from megadesk_stripe.records import PaymentRecord, SubscriptionFields, payment_record, subscription_fields
+from megadesk_stripe.records import (
+    REQUEST_TAG_KEY,
+    PaymentRecord,
+    SubscriptionFields,
+    UnreadableSubscription,
+    payment_record,
+    readable_subscription,
+)
 
 _MATCH_LIMIT = 10
 _PRODUCT_PAGES = 10
@@ -43,14 +51,20 @@ class StripeGateway:
 
     # Subscriptions
 
-    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[SubscriptionFields]:
-        """The customer's subscriptions in any status, newest first (read as JSON, like the
-        payments)."""
+    async def subscriptions(
+        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+    ) -> list[SubscriptionFields | UnreadableSubscription]:
+        """The customer's subscriptions in any status, newest first; ``with_invoices``: each
+        with its latest invoice's links (expanded on the same request; needs Invoices: Read).
+
+        Read as JSON, like the payments, one subscription at a time: one of an unexpected shape
+        comes back as :class:`UnreadableSubscription` and the others still show."""
+        params: dict[str, object] = {"customer": customer_id, "status": "all", "limit": limit}
+        if with_invoices:
+            params["expand"] = ["data.latest_invoice"]
         with stripe_errors(perm.SUBSCRIPTIONS_READ):
-            response = await self._client.raw_request_async(
-                "get", "/v1/subscriptions", customer=customer_id, status="all", limit=limit
-            )
-        return [subscription_fields(subscription) for subscription in response.data["data"]]
+            response = await self._client.raw_request_async("get", "/v1/subscriptions", **params)
+        return [readable_subscription(subscription) for subscription in response.data["data"]]
 
     async def product_names(self) -> dict[str, str]:
         """Every product's name by id (active and archived), at most ``_PRODUCT_PAGES`` pages of
@@ -88,20 +102,34 @@ class StripeGateway:
 
     # Payments
 
-    async def payment_intents(self, customer_id: str, limit: int) -> list[PaymentRecord]:
-        """The customer's latest payments, each with its latest charge (refund state).
+    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
+        """The customer's latest payments, each with its latest charge and that charge's refunds
+        (refund, dispute flag, receipt and decline state), on one request. ``with_refunds=False``:
+        without the refunds (a key without Refunds: Read), refund totals from the charge only.
 
         Read as JSON, not as stripe-python objects: see :func:`~megadesk_stripe.records.payment_record`.
         """
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
             response = await self._client.raw_request_async(
-                "get", "/v1/payment_intents", customer=customer_id, limit=limit, expand=["data.latest_charge"]
+                "get",
+                "/v1/payment_intents",
+                customer=customer_id,
+                limit=limit,
+                expand=["data.latest_charge.refunds" if with_refunds else "data.latest_charge"],
             )
         return [payment_record(intent) for intent in response.data["data"]]
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
-            return await self._v1.payment_intents.retrieve_async(payment_intent_id, {"expand": ["latest_charge"]})
+            return await self._v1.payment_intents.retrieve_async(
+                payment_intent_id, {"expand": ["latest_charge.refunds"]}
+            )
+
+    async def disputes_for_payment(self, payment_intent_id: str) -> list[DisputeRecord]:
+        """The disputes of one payment (a payment is rarely disputed more than once)."""
+        with stripe_errors(perm.DISPUTES_READ):
+            page = await self._v1.disputes.list_async({"payment_intent": payment_intent_id, "limit": 10})
+        return [dispute_record(dispute) for dispute in page.data]
 
     async def invoice_payment_intent_ids(self, invoice_id: str) -> list[str]:
         """The payment intents that paid an invoice (Invoice has no ``payment_intent`` field any more)."""
@@ -118,16 +146,17 @@ class StripeGateway:
         return ids
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str
+        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str
     ) -> stripe.Refund:
         """Refund what is left of a payment. No ``amount``: Stripe refunds the remainder, and the
-        request stays identical on a retry, as idempotent replay requires."""
+        request stays identical on a retry, as idempotent replay requires (``request_tag`` is
+        derived from the idempotency key, so it is identical too)."""
         with stripe_errors(perm.REFUNDS_WRITE):
             return await self._v1.refunds.create_async(
                 {
                     "payment_intent": payment_intent_id,
                     "reason": "requested_by_customer",
-                    "metadata": {"megadesk_ticket": ticket_id},
+                    "metadata": {"megadesk_ticket": ticket_id, REQUEST_TAG_KEY: request_tag},
                 },
                 options={"idempotency_key": idempotency_key},
             )
@@ -156,4 +185,6 @@ class StripeGateway:
             perm.SUBSCRIPTIONS_READ.code: lambda: v1.subscriptions.list_async({"limit": 1}),
             perm.INVOICES_READ.code: lambda: v1.invoices.list_async({"limit": 1}),
             perm.PRODUCTS_READ.code: lambda: v1.products.list_async({"limit": 1}),
+            perm.DISPUTES_READ.code: lambda: v1.disputes.list_async({"limit": 1}),
+            perm.REFUNDS_READ.code: lambda: v1.refunds.list_async({"limit": 1}),
         }

@@ -7,20 +7,24 @@ found that out when the settings were saved or Stripe says so now.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from megadesk_core.errors import MissingPermissionError, NotFoundError
+from megadesk_core.errors import AuthenticationFailedError, IntegrationError, MissingPermissionError, NotFoundError
 from megadesk_core.panel import Badge, BadgesBlock, Block, ChoiceBlock, ChoiceOption, NoticeBlock, Panel
 from megadesk_core.types import ResolvedCustomer, SettingsCheck
-from megadesk_stripe import blocks
+from megadesk_stripe import blocks, payment_blocks
+from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.permissions import FEATURE_TITLES, with_dependents
 from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.records import (
     CustomerRecord,
     PaymentRecord,
+    SubscriptionFields,
     SubscriptionRecord,
+    UnreadableSubscription,
     customer_record,
     is_deleted,
     product_ids,
@@ -30,6 +34,13 @@ from megadesk_stripe.resolution import RANKING_RULE
 
 TITLE = "Stripe"
 _T = TypeVar("_T")
+logger = logging.getLogger(__name__)
+_SECTION_TITLES = {
+    "subscriptions": "Subscriptions",
+    "payments": "Payment history",
+    "product_names": "Product names",
+    "disputes": "Dispute details",
+}
 
 
 def unavailable_features(check: SettingsCheck | None) -> dict[str, str]:
@@ -43,10 +54,14 @@ class PanelData:
     customer: CustomerRecord
     test_mode: bool
     payment_history_limit: int
-    subscriptions: list[SubscriptionRecord] | None = None
+    subscriptions: list[SubscriptionRecord | UnreadableSubscription] | None = None
     payments: list[PaymentRecord] | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    """Features the key may not use (permissions), by name."""
+    failed: Mapping[str, str] = field(default_factory=dict)
+    """Sections Stripe could not give this time (not found, an error upstream), by name."""
     selection: str | None = None
+    disputes: Mapping[str, list[DisputeRecord]] = field(default_factory=dict)
 
 
 def empty_panel(has_email: bool) -> Panel:
@@ -87,31 +102,85 @@ def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> t
 
 def build_panel(data: PanelData) -> Panel:
     unavailable = dict(data.unavailable)
-    note, out = _verification_blocks(data.resolved, data.selection)
+    # An open dispute first: it changes what the agent may promise about everything below.
+    out: list[Block] = []
+    if data.payments is not None:
+        out.extend(payment_blocks.dispute_warning(data.payments, data.disputes, data.test_mode))
+    note, verification = _verification_blocks(data.resolved, data.selection)
+    out.extend(verification)
     if unavailable:
         titled = {f"{FEATURE_TITLES.get(k, k)} ({k})": reason for k, reason in unavailable.items()}
         out.append(blocks.unavailable_notice(titled))
     if data.test_mode:
         out.append(BadgesBlock(badges=[Badge(label="Test mode", tone="info")]))
     out.append(blocks.customer_block(data.customer, data.test_mode))
+    if "product_names" in data.failed:
+        out.append(blocks.section_unavailable("Product names", data.failed["product_names"]))
     if data.subscriptions is not None:
         out.append(blocks.subscriptions_block(data.subscriptions, data.test_mode, "cancel" not in unavailable))
+    elif "subscriptions" in data.failed:
+        out.append(blocks.section_unavailable("Subscriptions", data.failed["subscriptions"]))
     if data.payments is not None:
+        if "disputes" in data.failed:
+            out.append(blocks.section_unavailable("Dispute details", data.failed["disputes"]))
         out.append(
-            blocks.payments_block(
-                data.payments, data.payment_history_limit, data.test_mode, "refunds" not in unavailable
+            payment_blocks.payments_block(
+                data.payments, data.payment_history_limit, data.test_mode, "refunds" not in unavailable, data.disputes
             )
         )
+    elif "payments" in data.failed:
+        out.append(blocks.section_unavailable("Payment history", data.failed["payments"]))
     return Panel(title=TITLE, verified=data.resolved.verified, verification_note=note, blocks=out)
 
 
-async def _guarded(section: str, call: Awaitable[_T], unavailable: dict[str, str]) -> _T | None:
-    """The section's data, or ``None`` (and a reason in ``unavailable``) when the key may not read it."""
-    try:
-        return await call
-    except MissingPermissionError as exc:
-        unavailable[section] = exc.message
+class _Outcomes:
+    """What went wrong with the panel's sections: not allowed (the key) or failed (this time)."""
+
+    def __init__(self, unavailable: dict[str, str]) -> None:
+        self.unavailable = unavailable
+        self.failed: dict[str, str] = {}
+
+    async def guarded(self, section: str, call: Awaitable[_T]) -> _T | None:
+        """The section's data, or ``None`` and the reason: one section that cannot be loaded shows
+        as unavailable in place, and the rest of the panel still renders. A rejected key fails
+        the whole panel (nothing else could load either)."""
+        try:
+            return await call
+        except MissingPermissionError as exc:
+            self.unavailable[section] = exc.message
+        except AuthenticationFailedError:
+            raise
+        except IntegrationError as exc:
+            self.failed[section] = (
+                f"Stripe could not give the {_SECTION_TITLES.get(section, section).lower()}: {exc.message}"
+            )
         return None
+
+
+def _subscription_rows(
+    subs: list[SubscriptionFields | UnreadableSubscription], names: Mapping[str, str] | None
+) -> list[SubscriptionRecord | UnreadableSubscription]:
+    """Each subscription as a row; one of an unexpected shape (found when it was read) stays
+    an unavailable row, so it does not blank the others."""
+    rows: list[SubscriptionRecord | UnreadableSubscription] = []
+    for sub in subs:
+        if isinstance(sub, UnreadableSubscription):
+            logger.warning("Stripe subscription %s could not be read", sub.id)
+            rows.append(sub)
+        else:
+            rows.append(subscription_record(sub, names))
+    return rows
+
+
+async def _disputes(
+    reads: StripeReads, payments: list[PaymentRecord], plan: PanelPlan, outcomes: _Outcomes
+) -> dict[str, list[DisputeRecord]]:
+    """The disputes of the disputed payments (none: no request)."""
+    disputed = [p.id for p in payments if p.disputed]
+    if not disputed or not plan.reads("disputes"):
+        return {}
+    found = await asyncio.gather(*(outcomes.guarded("disputes", reads.disputes(pid)) for pid in disputed))
+    return {pid: list(d) for pid, d in zip(disputed, found, strict=True) if d is not None}
 
 
 async def _skipped() -> None:
@@ -131,20 +200,20 @@ async def load_panel(
     plan = PanelPlan(payment_history_limit, dict(unavailable))
     # Started already when resolve_customer knew the customer; a no-op for what it started.
     reads.start_panel(resolved.id, plan)
+    outcomes = _Outcomes(unavailable)
     customer, subs, payments, names = await asyncio.gather(
         reads.customer(resolved.id),
-        _guarded("subscriptions", reads.subscriptions(resolved.id), unavailable)
+        outcomes.guarded("subscriptions", reads.subscriptions(resolved.id, plan))
         if plan.reads("subscriptions")
         else _skipped(),
-        _guarded("payments", reads.payments(resolved.id, payment_history_limit), unavailable)
-        if plan.reads("payments")
-        else _skipped(),
-        _guarded("product_names", reads.product_names(), unavailable)
+        outcomes.guarded("payments", reads.payments(resolved.id, plan)) if plan.reads("payments") else _skipped(),
+        outcomes.guarded("product_names", reads.product_names())
         if plan.reads("subscriptions") and plan.reads("product_names")
         else _skipped(),
     )
     if is_deleted(customer):
         raise NotFoundError(f"Stripe customer {resolved.id} was deleted; reload the ticket.")
+    disputes = await _disputes(reads, payments, plan, outcomes) if payments is not None else {}
     if subs is not None and names is not None:
         reads.missing_products(product_ids(subs) - set(names))
     data = PanelData(
@@ -152,9 +221,11 @@ async def load_panel(
         customer=customer_record(customer),
         test_mode=test_mode,
         payment_history_limit=payment_history_limit,
-        subscriptions=[subscription_record(s, names) for s in subs] if subs is not None else None,
+        subscriptions=_subscription_rows(subs, names) if subs is not None else None,
         payments=payments,
         unavailable=with_dependents(unavailable),
+        failed=outcomes.failed,
         selection=selection,
+        disputes=disputes,
     )
     return build_panel(data)

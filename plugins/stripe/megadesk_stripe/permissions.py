@@ -11,6 +11,10 @@ payments                   PaymentIntents: Read, Charges: Read
 refunds                    Refunds: Write (plus everything ``payments`` needs)
 subscriptions              Subscriptions: Read
 product_names              Products: Read (otherwise subscriptions show price ids)
+invoice_links              Invoices: Read (plus ``subscriptions``; else no invoice links)
+disputes                   Disputes: Read (plus ``payments``; else no dispute details)
+refund_details             Refunds: Read, implied by Write (plus ``payments``; else no
+                           pending/failed refund states)
 cancel                     Subscriptions: Write (plus ``subscriptions``)
 refund_latest_invoice      Invoices: Read, Refunds: Write (plus ``cancel``, ``refunds``)
 =========================  ==========================================================
@@ -39,10 +43,12 @@ CUSTOMERS_READ = Permission("rak_customer_read", "Customers: Read")
 PAYMENT_INTENTS_READ = Permission("rak_payment_intent_read", "PaymentIntents: Read")
 CHARGES_READ = Permission("rak_charge_read", "Charges: Read")
 REFUNDS_WRITE = Permission("rak_refund_write", "Refunds: Write")
+REFUNDS_READ = Permission("rak_refund_read", "Refunds: Read")
 SUBSCRIPTIONS_READ = Permission("rak_subscription_read", "Subscriptions: Read")
 SUBSCRIPTIONS_WRITE = Permission("rak_subscription_write", "Subscriptions: Write")
 INVOICES_READ = Permission("rak_invoice_read", "Invoices: Read")
 PRODUCTS_READ = Permission("rak_product_read", "Products: Read")
+DISPUTES_READ = Permission("rak_dispute_read", "Disputes: Read")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,14 @@ FEATURES: tuple[Feature, ...] = (
     Feature("refunds", "Refunding a payment", (REFUNDS_WRITE,), requires=("payments",)),
     Feature("subscriptions", "Subscriptions", (SUBSCRIPTIONS_READ,)),
     Feature("product_names", "Product names on subscriptions", (PRODUCTS_READ,)),
+    Feature(
+        "invoice_links",
+        "Latest invoice links on subscriptions",
+        (INVOICES_READ,),
+        requires=("subscriptions",),
+    ),
+    Feature("disputes", "Dispute details on payments", (DISPUTES_READ,), requires=("payments",)),
+    Feature("refund_details", "Pending and failed refunds on payments", (REFUNDS_READ,), requires=("payments",)),
     Feature("cancel", "Canceling a subscription", (SUBSCRIPTIONS_WRITE,), requires=("subscriptions",)),
     Feature(
         "refund_latest_invoice",
@@ -91,6 +105,8 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     SUBSCRIPTIONS_WRITE,
     INVOICES_READ,
     PRODUCTS_READ,
+    DISPUTES_READ,
+    REFUNDS_READ,
 )
 WRITE_PERMISSIONS: tuple[Permission, ...] = (REFUNDS_WRITE, SUBSCRIPTIONS_WRITE)
 

@@ -9,7 +9,11 @@ through :class:`StripeReads`, keyed in the render's memo (``context.memo``), so:
   awaits them: one round trip for the whole panel;
 * matched by email, the customers the search returned are remembered, and the panel's reads
   start as soon as the match is chosen (the ranking of several matches reads the same
-  subscriptions and payments the panel shows).
+  subscriptions and payments the panel shows);
+* refunds (with Refunds: Read), receipts and decline reasons come with the payment intents
+  (expanded), the latest invoices' links with the subscriptions: no request of their own. Only
+  a disputed payment costs more: its dispute is read once the payments arrive (a second round
+  trip, only then).
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from dataclasses import dataclass, field
 
 import stripe
 
+from megadesk_core.errors import MissingPermissionError
 from megadesk_core.memo import RenderMemo
 from megadesk_stripe.catalog import ProductNames
+from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.gateway import StripeGateway
-from megadesk_stripe.records import PaymentRecord, SubscriptionFields
+from megadesk_stripe.permissions import INVOICES_READ, REFUNDS_READ
+from megadesk_stripe.records import PaymentRecord, SubscriptionFields, UnreadableSubscription
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,16 @@ class PanelPlan:
 
     def reads(self, section: str) -> bool:
         return section not in self.unavailable
+
+    @property
+    def invoice_links(self) -> bool:
+        """Expand the subscriptions' latest invoices (for their links) on the same request."""
+        return self.reads("subscriptions") and self.reads("invoice_links")
+
+    @property
+    def refund_details(self) -> bool:
+        """Expand the payments' refunds (pending, failed...) on the same request."""
+        return self.reads("payments") and self.reads("refund_details")
 
 
 class StripeReads:
@@ -52,10 +69,11 @@ class StripeReads:
         memo.start(_customer_key(customer_id), lambda: gateway.retrieve_customer(customer_id))
         self.start_product_names(plan)
         if plan.reads("subscriptions"):
-            memo.start(_subscriptions_key(customer_id), lambda: gateway.subscriptions(customer_id))
+            memo.start(_subscriptions_key(customer_id), lambda: self._subscriptions(customer_id, plan.invoice_links))
         if plan.reads("payments"):
-            limit = plan.payment_history_limit
-            memo.start(_payments_key(customer_id, limit), lambda: gateway.payment_intents(customer_id, limit))
+            memo.start(
+                _payments_key(customer_id, plan.payment_history_limit), lambda: self._payments(customer_id, plan)
+            )
 
     def start_product_names(self, plan: PanelPlan) -> None:
         """List the products now if the panel will need names that are not kept (before the
@@ -71,13 +89,50 @@ class StripeReads:
         """A customer found by a search is the customer: the panel need not fetch it again."""
         self._memo.put(_customer_key(customer.id), customer)
 
-    async def subscriptions(self, customer_id: str) -> list[SubscriptionFields]:
-        return await self._memo.get(_subscriptions_key(customer_id), lambda: self.gateway.subscriptions(customer_id))
-
-    async def payments(self, customer_id: str, limit: int) -> list[PaymentRecord]:
+    async def subscriptions(
+        self, customer_id: str, plan: PanelPlan | None = None
+    ) -> list[SubscriptionFields | UnreadableSubscription]:
+        with_invoices = plan is not None and plan.invoice_links
         return await self._memo.get(
-            _payments_key(customer_id, limit), lambda: self.gateway.payment_intents(customer_id, limit)
+            _subscriptions_key(customer_id), lambda: self._subscriptions(customer_id, with_invoices)
         )
+
+    async def _subscriptions(
+        self, customer_id: str, with_invoices: bool
+    ) -> list[SubscriptionFields | UnreadableSubscription]:
+        if not with_invoices:
+            return await self.gateway.subscriptions(customer_id)
+        try:
+            return await self.gateway.subscriptions(customer_id, with_invoices=True)
+        except MissingPermissionError as exc:
+            if INVOICES_READ.code not in exc.message:
+                raise
+            # The key may not read invoices (no settings check said so): the subscriptions
+            # without their invoice links, rather than no subscriptions.
+            return await self.gateway.subscriptions(customer_id)
+
+    async def disputes(self, payment_intent_id: str) -> list[DisputeRecord]:
+        return await self._memo.get(
+            f"stripe:disputes:{payment_intent_id}", lambda: self.gateway.disputes_for_payment(payment_intent_id)
+        )
+
+    async def payments(self, customer_id: str, plan: PanelPlan) -> list[PaymentRecord]:
+        return await self._memo.get(
+            _payments_key(customer_id, plan.payment_history_limit), lambda: self._payments(customer_id, plan)
+        )
+
+    async def _payments(self, customer_id: str, plan: PanelPlan) -> list[PaymentRecord]:
+        limit = plan.payment_history_limit
+        if not plan.refund_details:
+            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False)
+        try:
+            return await self.gateway.payment_intents(customer_id, limit)
+        except MissingPermissionError as exc:
+            if REFUNDS_READ.code not in exc.message:
+                raise
+            # The key may not read refunds (no settings check said so): the payments with the
+            # refund totals their charges carry, rather than no payments.
+            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False)
 
     async def product_names(self) -> Mapping[str, str]:
         kept = self._names.names(self._account)

@@ -29,6 +29,7 @@ from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.records import (
     LIVE_SUBSCRIPTION_STATUSES,
     CustomerRecord,
+    SubscriptionFields,
     customer_record,
     is_deleted,
 )
@@ -128,16 +129,16 @@ async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPl
         if not plan.reads("subscriptions"):
             return False
         try:
-            subscriptions = await reads.subscriptions(customer.id)
+            subscriptions = await reads.subscriptions(customer.id, plan)
         except MissingPermissionError:
             return False  # rank without it rather than fail the lookup
-        return any(s.status in LIVE_SUBSCRIPTION_STATUSES for s in subscriptions)
+        return any(isinstance(s, SubscriptionFields) and s.status in LIVE_SUBSCRIPTION_STATUSES for s in subscriptions)
 
     async def last_payment() -> int | None:
         if not plan.reads("payments"):
             return None
         try:
-            payments = await reads.payments(customer.id, plan.payment_history_limit)
+            payments = await reads.payments(customer.id, plan)
         except MissingPermissionError:
             return None
         return max((p.created for p in payments), default=None)

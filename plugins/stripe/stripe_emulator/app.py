@@ -169,9 +169,14 @@ class EmulatorApp:
                 return customers.include(store, node, field)
             return None
 
+        def guard(node: JsonDict, field: str) -> None:
+            # A charge's refunds are embedded, not ids, but showing them still needs Refunds: Read.
+            if node.get("object") == "charge" and field == "refunds":
+                KeyRing.authorize(api_key, "refunds", "read")
+
         if len(paths) > 20:
             raise invalid_request("You cannot expand more than 20 properties.", param="expand")
-        return expand(result, paths, resolve, include)
+        return expand(result, paths, resolve, include, guard)
 
 
 def create_app(store: Store | None = None, *, latency_ms: int | None = None, control: bool = True) -> EmulatorApp:

@@ -13,7 +13,7 @@ from typing import Any
 from stripe_emulator.asgi import Request, Response
 from stripe_emulator.errors import StripeError, invalid_request, no_such
 from stripe_emulator.ids import now
-from stripe_emulator.services import billing
+from stripe_emulator.services import billing, disputes, refunds
 from stripe_emulator.store import Store
 
 JsonDict = dict[str, Any]
@@ -128,6 +128,38 @@ def _advance(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
     return _renew(store, args["id"], outcome)
 
 
+def _dispute(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    unknown = set(body) - {"status", "reason", "amount"}
+    if unknown:
+        raise invalid_request(f"Unknown dispute field(s): {', '.join(sorted(unknown))}")
+    amount = body.get("amount")
+    if amount is not None and (not isinstance(amount, int) or amount <= 0):
+        raise invalid_request('"amount" must be a positive integer (the currency\'s minor unit).')
+    with store.lock:
+        return disputes.open_dispute(
+            store,
+            args["id"],
+            at=now(),
+            status=str(body.get("status", "needs_response")),
+            reason=str(body.get("reason", "fraudulent")),
+            amount=amount,
+        )
+
+
+def _dispute_status(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    with store.lock:
+        return disputes.set_status(store, args["id"], str(body.get("status", "")))
+
+
+def _refund_status(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    unknown = set(body) - {"status", "failure_reason"}
+    if unknown:
+        raise invalid_request(f"Unknown refund field(s): {', '.join(sorted(unknown))}")
+    reason = body.get("failure_reason")
+    with store.lock:
+        return refunds.set_status(store, args["id"], str(body.get("status", "")), str(reason) if reason else None)
+
+
 def _object(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
     found = store.snapshot(args["id"])
     if found is None:
@@ -149,6 +181,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("DELETE", re.compile(r"^/_emulator/requests$"), _reset_requests),
     ("POST", re.compile(r"^/_emulator/subscriptions/(?P<id>[^/]+)/past_due$"), _past_due),
     ("POST", re.compile(r"^/_emulator/subscriptions/(?P<id>[^/]+)/advance$"), _advance),
+    ("POST", re.compile(r"^/_emulator/payment_intents/(?P<id>[^/]+)/dispute$"), _dispute),
+    ("POST", re.compile(r"^/_emulator/disputes/(?P<id>[^/]+)/status$"), _dispute_status),
+    ("POST", re.compile(r"^/_emulator/refunds/(?P<id>[^/]+)/status$"), _refund_status),
     ("GET", re.compile(r"^/_emulator/objects/(?P<id>[^/]+)$"), _object),
 ]
 

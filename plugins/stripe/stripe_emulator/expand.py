@@ -18,6 +18,8 @@ from stripe_emulator.ids import kind_of
 JsonDict = dict[str, Any]
 Resolver = Callable[[str], "JsonDict | None"]
 Includer = Callable[[JsonDict, str], "JsonDict | None"]
+Guard = Callable[[JsonDict, str], None]
+"""Raises when the key may not read what expanding ``field`` of ``node`` would show."""
 
 MAX_DEPTH = 4
 
@@ -26,14 +28,15 @@ def _cannot(path: str, hint: str = "") -> StripeError:
     return invalid_request(f"This property cannot be expanded ({path}).{hint}", param="expand")
 
 
-def _walk(node: Any, segments: list[str], path: str, resolve: Resolver, include: Includer) -> None:
+def _walk(node: Any, segments: list[str], path: str, resolve: Resolver, include: Includer, guard: Guard) -> None:
     if isinstance(node, list):
         for element in node:
-            _walk(element, segments, path, resolve, include)
+            _walk(element, segments, path, resolve, include, guard)
         return
     if not isinstance(node, dict):
         raise _cannot(path)
     head, rest = segments[0], segments[1:]
+    guard(node, head)
     if head not in node:
         included = include(node, head)
         if included is None:
@@ -52,7 +55,7 @@ def _walk(node: Any, segments: list[str], path: str, resolve: Resolver, include:
         if not rest and value is not None and not isinstance(value, dict):
             raise _cannot(path)
         return
-    _walk(value, rest, path, resolve, include)
+    _walk(value, rest, path, resolve, include, guard)
 
 
 def _resolve(object_id: str, path: str, resolve: Resolver) -> JsonDict:
@@ -64,7 +67,11 @@ def _resolve(object_id: str, path: str, resolve: Resolver) -> JsonDict:
     raise _cannot(path)
 
 
-def expand(obj: JsonDict, paths: list[str], resolve: Resolver, include: Includer) -> JsonDict:
+def _no_guard(node: JsonDict, field: str) -> None:
+    return None
+
+
+def expand(obj: JsonDict, paths: list[str], resolve: Resolver, include: Includer, guard: Guard = _no_guard) -> JsonDict:
     result = copy.deepcopy(obj)
     for path in paths:
         segments = path.split(".")
@@ -75,5 +82,5 @@ def expand(obj: JsonDict, paths: list[str], resolve: Resolver, include: Includer
             )
         if any(not s for s in segments):
             raise _cannot(path)
-        _walk(result, segments, path, resolve, include)
+        _walk(result, segments, path, resolve, include, guard)
     return result

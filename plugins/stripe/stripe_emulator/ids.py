@@ -14,6 +14,7 @@ PREFIXES: dict[str, str] = {
     "payment_intent": "pi",
     "charge": "ch",
     "refund": "re",
+    "dispute": "dp",
     "subscription": "sub",
     "subscription_item": "si",
     "invoice": "in",

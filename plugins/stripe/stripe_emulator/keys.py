@@ -26,6 +26,7 @@ RESOURCES: dict[str, str] = {
     "payment_intents": "payment_intent",
     "charges": "charge",
     "refunds": "refund",
+    "disputes": "dispute",
     "subscriptions": "subscription",
     "invoices": "invoice",
     "products": "product",

@@ -772,3 +772,36 @@ def invoice_payment(
         status_transitions={"canceled_at": None, "paid_at": None},
     )
     return obj
+
+
+def dispute(
+    *,
+    created: int,
+    charge: JsonDict,
+    amount: int,
+    status: str,
+    reason: str,
+    evidence_due_by: int,
+) -> JsonDict:
+    """A dispute of ``charge``: an inquiry for the ``warning_*`` statuses, else a chargeback."""
+    obj = fixture("dispute")
+    inquiry = status.startswith("warning_")
+    obj.update(
+        id=new_id("dispute", 24),
+        created=created,
+        amount=amount,
+        balance_transactions=[],
+        charge=charge["id"],
+        currency=charge["currency"],
+        is_charge_refundable=inquiry,
+        livemode=False,
+        metadata={},
+        payment_intent=charge["payment_intent"],
+        reason=reason,
+        status=status,
+    )
+    obj["evidence_details"].update(due_by=evidence_due_by, has_evidence=False, past_due=False, submission_count=0)
+    card = obj["payment_method_details"]["card"]
+    brand = charge["payment_method_details"]["card"]["brand"]
+    card.update(brand=brand, network=brand, case_type="inquiry" if inquiry else "chargeback")
+    return obj

@@ -15,6 +15,7 @@ from stripe_emulator.services import (
     charges,
     common,
     customers,
+    disputes,
     invoices,
     payment_intents,
     payment_methods,
@@ -147,6 +148,9 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/refunds", refunds.list_all, refunds.LIST, "refunds"),
     _route("GET", "/v1/refunds/{id}", refunds.retrieve, refunds.RETRIEVE, "refunds"),
     _route("POST", "/v1/refunds/{id}", refunds.update, refunds.UPDATE, "refunds"),
+    # Disputes (read-only; opened through /_emulator)
+    _route("GET", "/v1/disputes", disputes.list_all, disputes.LIST, "disputes"),
+    _route("GET", "/v1/disputes/{id}", disputes.retrieve, disputes.RETRIEVE, "disputes"),
     # Products and prices
     _route("POST", "/v1/products", catalog.product_create, catalog.PRODUCT_CREATE, "products"),
     _route("GET", "/v1/products", catalog.product_list, catalog.PRODUCT_LIST, "products"),
@@ -206,6 +210,7 @@ RESOURCE_OF_KIND: dict[str, str] = {
     "payment_intent": "payment_intents",
     "charge": "charges",
     "refund": "refunds",
+    "dispute": "disputes",
     "subscription": "subscriptions",
     "invoice": "invoices",
     "invoice_payment": "invoices",

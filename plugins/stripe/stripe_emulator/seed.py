@@ -18,6 +18,7 @@ from stripe_emulator.services import (
     billing,
     catalog,
     customers,
+    disputes,
     payment_intents,
     payment_methods,
     refunds,
@@ -78,6 +79,17 @@ class DemoWorld(BaseModel):
     past_due_subscription_id: str
     past_due_invoice_id: str
     deleted_customer_id: str
+    disputed_customer: SeededCustomer
+    disputed_payment_id: str
+    dispute_id: str
+    """Open (needs a response): the payment must not be refunded."""
+    pending_refund_customer: SeededCustomer
+    pending_refund_payment_id: str
+    failed_refund_customer: SeededCustomer
+    failed_refund_payment_id: str
+    declined_customer: SeededCustomer
+    declined_payment_id: str
+    """Declined for insufficient funds."""
 
 
 class _Seeder:
@@ -130,11 +142,11 @@ class _Seeder:
         self.payments.setdefault(customer_id, []).append(str(intent["id"]))
         return str(intent["id"])
 
-    def refund(self, intent_id: str, days_ago: float, amount: int | None = None) -> None:
+    def refund(self, intent_id: str, days_ago: float, amount: int | None = None) -> str:
         params: dict[str, Any] = {"payment_intent": intent_id, "reason": "requested_by_customer"}
         if amount is not None:
             params["amount"] = amount
-        refunds.refund(self.store, at=self.ago(days_ago), params=params)
+        return str(refunds.refund(self.store, at=self.ago(days_ago), params=params)["id"])
 
     def subscribe(self, customer_id: str, price_id: str, days_ago: float, renewals: int = 0) -> str:
         sub = billing.create_subscription(
@@ -236,6 +248,26 @@ def _seed(s: _Seeder) -> DemoWorld:
     due_sub = s.subscribe(alan, usd["id"], 35)
     past_due = billing.advance(store, store.require("subscription", due_sub), at=s.now, outcome="failed")
 
+    # (g) A payment the customer's bank disputes (fraudulent, needs a response).
+    marie = s.customer(80, "marie@example.com", "Marie Curie")
+    s.payment(marie, 50, 2900, "usd", "Pro plan, paid by card")
+    disputed = s.payment(marie, 12, 19900, "usd", "Lab equipment license")
+    dispute = disputes.open_dispute(store, disputed, at=s.ago(3), status="needs_response", reason="fraudulent")
+
+    # (h) A refund on its way: pending, not back with the customer yet.
+    rosalind = s.customer(70, "rosalind@example.com", "Rosalind Franklin")
+    waiting = s.payment(rosalind, 8, 4500, "usd", "Conference ticket")
+    refunds.set_status(store, s.refund(waiting, 2), "pending")
+
+    # (i) A refund that failed (the card was closed): the money is still with the business.
+    hedy = s.customer(65, "hedy@example.com", "Hedy Lamarr")
+    bounced = s.payment(hedy, 20, 6000, "usd", "Frequency-hopping course")
+    refunds.set_status(store, s.refund(bounced, 15), "failed", "expired_or_canceled_card")
+
+    # (j) A card declined for insufficient funds.
+    dorothy = s.customer(45, "dorothy@example.com", "Dorothy Hodgkin")
+    declined = s.payment(dorothy, 1, 29900, "usd", "Annual plan", test_card="pm_card_chargeDeclinedInsufficientFunds")
+
     # A customer who has since been deleted.
     charles = s.customer(365, "charles@example.com", "Charles Babbage")
     customers.delete(s.call({}, s.ago(100), id=charles))
@@ -260,4 +292,13 @@ def _seed(s: _Seeder) -> DemoWorld:
         past_due_subscription_id=due_sub,
         past_due_invoice_id=str(past_due["latest_invoice"]),
         deleted_customer_id=charles,
+        disputed_customer=s.summary(marie),
+        disputed_payment_id=disputed,
+        dispute_id=str(dispute["id"]),
+        pending_refund_customer=s.summary(rosalind),
+        pending_refund_payment_id=waiting,
+        failed_refund_customer=s.summary(hedy),
+        failed_refund_payment_id=bounced,
+        declined_customer=s.summary(dorothy),
+        declined_payment_id=declined,
     )

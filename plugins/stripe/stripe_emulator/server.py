@@ -14,8 +14,10 @@ import uvicorn
 
 from stripe_emulator.app import EmulatorApp, create_app
 from stripe_emulator.faults import Fault
+from stripe_emulator.ids import now
 from stripe_emulator.keys import FULL_SECRET_KEY
 from stripe_emulator.seed import DemoWorld, seed_demo
+from stripe_emulator.services import disputes, refunds
 from stripe_emulator.store import Store
 
 _DROP_NOISE = "ASGI callable returned without completing response."
@@ -76,6 +78,18 @@ class EmulatorHandle:
     def seed(self) -> DemoWorld:
         self.demo = seed_demo(self.store)
         return self.demo
+
+    def dispute(self, payment_intent_id: str, *, status: str = "needs_response", reason: str = "fraudulent") -> str:
+        """The customer's bank disputes the payment; the dispute's id."""
+        with self.store.lock:
+            return str(
+                disputes.open_dispute(self.store, payment_intent_id, at=now(), status=status, reason=reason)["id"]
+            )
+
+    def set_refund_status(self, refund_id: str, status: str, failure_reason: str | None = None) -> None:
+        """Make a refund ``pending``, ``failed`` (with a ``failure_reason``), ``canceled``..."""
+        with self.store.lock:
+            refunds.set_status(self.store, refund_id, status, failure_reason)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ SEARCH_FIELDS = {
 def sync_refunds(store: Store, charge: JsonDict) -> None:
     """Keep the charge's embedded ``refunds`` list and totals in step with its refunds."""
     refunds = [r for r in store.all("refund") if r["charge"] == charge["id"]]
-    total = sum(int(r["amount"]) for r in refunds if r["status"] in ("succeeded", "pending"))
+    total = sum(int(r["amount"]) for r in refunds if r["status"] in ("succeeded", "pending", "requires_action"))
     charge["amount_refunded"] = total
     charge["refunded"] = total >= int(charge["amount"])
     charge["refunds"]["data"] = copy.deepcopy(refunds)

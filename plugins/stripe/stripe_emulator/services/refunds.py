@@ -7,6 +7,7 @@ from typing import Any
 from stripe_emulator import money, objects
 from stripe_emulator.context import Call
 from stripe_emulator.errors import invalid_request
+from stripe_emulator.ids import new_id
 from stripe_emulator.pagination import list_object
 from stripe_emulator.params import INT, LIST_PARAMS, METADATA, STR, Choice, Obj
 from stripe_emulator.services.charges import sync_refunds
@@ -69,6 +70,10 @@ def refund(store: Store, *, at: int, params: dict[str, Any]) -> JsonDict:
     """Refund (part of) a payment; shared by the HTTP handler and seeding."""
     charge = _charge_to_refund(store, params)
     currency = charge["currency"]
+    if charge.get("disputed"):
+        raise invalid_request(
+            f"Charge {charge['id']} has been charged back; cannot issue a refund.", code="charge_disputed"
+        )
     remaining = int(charge["amount"]) - int(charge["amount_refunded"])
     if remaining <= 0:
         raise invalid_request(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
@@ -95,6 +100,40 @@ def refund(store: Store, *, at: int, params: dict[str, Any]) -> JsonDict:
     )
     sync_refunds(store, charge)
     return created
+
+
+FAILURE_REASONS = (
+    "lost_or_stolen_card",
+    "expired_or_canceled_card",
+    "charge_for_pending_refund_disputed",
+    "insufficient_funds",
+    "declined",
+    "merchant_request",
+    "unknown",
+)
+SETTABLE_STATUSES = ("pending", "succeeded", "failed", "canceled", "requires_action")
+
+
+def set_status(store: Store, refund_id: str, status: str, failure_reason: str | None = None) -> JsonDict:
+    """Move a refund to ``status`` as the bank would (``/_emulator`` only). A failed or canceled
+    refund's money is no longer counted as refunded on its charge, as in Stripe."""
+    if status not in SETTABLE_STATUSES:
+        raise invalid_request(f"Unknown refund status {status!r}; one of {', '.join(SETTABLE_STATUSES)}.")
+    found = store.require("refund", refund_id)
+    if status == "failed":
+        reason = failure_reason or "declined"
+        if reason not in FAILURE_REASONS:
+            raise invalid_request(f"Unknown failure_reason {reason!r}; one of {', '.join(FAILURE_REASONS)}.")
+        found["failure_reason"] = reason
+        found["failure_balance_transaction"] = new_id("balance_transaction", 24)
+    else:
+        found.pop("failure_reason", None)
+        found.pop("failure_balance_transaction", None)
+    found["status"] = status
+    charge = store.get(found["charge"])
+    if charge is not None:
+        sync_refunds(store, charge)
+    return found
 
 
 def retrieve(call: Call) -> JsonDict:

@@ -150,7 +150,7 @@ def test_seed_and_state_control_endpoints(emulator: EmulatorHandle, http: httpx.
     assert seeded.status_code == 200
     assert seeded.json()["grace"]["email"] == "grace@example.com"
     state = http.get("/_emulator/state").json()
-    assert (state["objects"]["customer"], state["objects"]["deleted_customer"]) == (7, 1)
+    assert (state["objects"]["customer"], state["objects"]["deleted_customer"]) == (11, 1)
     assert state["latency_ms"] == 0
     assert http.post("/_emulator/seed", json={"scenario": "space"}).status_code == 400
     customer_id = seeded.json()["ada"]["id"]
@@ -158,3 +158,20 @@ def test_seed_and_state_control_endpoints(emulator: EmulatorHandle, http: httpx.
     assert http.post("/_emulator/reset").json() == {"reset": True}
     assert http.get("/_emulator/state").json()["objects"] == {}
     assert http.get("/_emulator/nope").status_code == 404
+
+
+def test_the_demo_has_a_dispute_a_pending_and_a_failed_refund_and_a_specific_decline(
+    client: stripe.StripeClient, world: DemoWorld
+) -> None:
+    (dispute,) = client.v1.disputes.list(params={"payment_intent": world.disputed_payment_id}).data
+    assert (dispute.id, dispute.status, dispute.reason) == (world.dispute_id, "needs_response", "fraudulent")
+
+    def refunds_of(pi: str) -> list[stripe.Refund]:
+        return list(client.v1.refunds.list(params={"payment_intent": pi}).data)
+
+    assert [r.status for r in refunds_of(world.pending_refund_payment_id)] == ["pending"]
+    (failed,) = refunds_of(world.failed_refund_payment_id)
+    assert (failed.status, failed.failure_reason) == ("failed", "expired_or_canceled_card")
+    declined = client.v1.payment_intents.retrieve(world.declined_payment_id)
+    assert declined.last_payment_error is not None
+    assert declined.last_payment_error.decline_code == "insufficient_funds"

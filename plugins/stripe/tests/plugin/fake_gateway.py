@@ -12,13 +12,27 @@ from typing import Any, cast
 import stripe
 import stripe_dicts as d
 from megadesk_stripe.catalog import ProductNames
+from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
-from megadesk_stripe.records import PaymentRecord, SubscriptionFields, payment_record, subscription_fields
+from megadesk_stripe.records import (
+    PaymentRecord,
+    SubscriptionFields,
+    UnreadableSubscription,
+    payment_record,
+    readable_subscription,
+)
 
 from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
 from megadesk_core.memo import RenderMemo
+
+
+def _without_refunds(intent: dict[str, Any]) -> dict[str, Any]:
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return intent
+    return {**intent, "latest_charge": {k: v for k, v in charge.items() if k != "refunds"}}
 
 
 @dataclass
@@ -28,6 +42,9 @@ class FakeGateway:
     payment_intents_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoice_payments: dict[str, list[str]] = field(default_factory=dict)
     products: dict[str, str] = field(default_factory=dict)
+    disputes_by_payment: dict[str, list[DisputeRecord]] = field(default_factory=dict)
+    failing: dict[str, IntegrationError] = field(default_factory=dict)
+    """Method names that raise the given error (e.g. NotFoundError, UpstreamUnavailableError)."""
     denied: set[str] = field(default_factory=set)
     """Method names that raise MissingPermissionError."""
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
@@ -50,6 +67,8 @@ class FakeGateway:
         self.calls.append((name, args))
         if name in self.denied:
             raise MissingPermissionError(f"The Stripe key lacks a permission for {name}")
+        if name in self.failing:
+            raise self.failing[name]
 
     def add_customer(self, values: dict[str, Any]) -> None:
         self.customers[values["id"]] = values
@@ -70,19 +89,31 @@ class FakeGateway:
         self._call("customers_with_email", email)
         return [d.to_customer(c) for c in self.customers.values() if c.get("email") == email and not c.get("deleted")]
 
-    async def subscriptions(self, customer_id: str, limit: int = 10) -> list[SubscriptionFields]:
+    async def subscriptions(
+        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+    ) -> list[SubscriptionFields | UnreadableSubscription]:
         self._call("subscriptions", customer_id)
+        if with_invoices and "invoices" in self.denied:
+            raise MissingPermissionError("The Stripe key lacks Invoices: Read (rak_invoice_read)")
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
-        return [subscription_fields(d.to_subscription(s)) for s in subs[:limit]]
+        return [readable_subscription(s) for s in subs[:limit]]
 
     async def product_names(self) -> dict[str, str]:
         self._call("product_names")
         return dict(self.products)
 
-    async def payment_intents(self, customer_id: str, limit: int) -> list[PaymentRecord]:
+    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
         self._call("payment_intents", customer_id, limit)
+        if with_refunds and "refunds" in self.denied:
+            raise MissingPermissionError("The Stripe key lacks Refunds: Read (rak_refund_read)")
         pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
+        if not with_refunds:
+            pis = [_without_refunds(p) for p in pis]
         return [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
+
+    async def disputes_for_payment(self, payment_intent_id: str) -> list[DisputeRecord]:
+        self._call("disputes_for_payment", payment_intent_id)
+        return list(self.disputes_by_payment.get(payment_intent_id, []))
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         self._call("retrieve_payment_intent", payment_intent_id)
@@ -101,7 +132,7 @@ class FakeGateway:
         return self.invoice_payments.get(invoice_id, [])
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str
+        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str = ""
     ) -> stripe.Refund:
         self._call("refund_payment_intent", payment_intent_id)
         self.writes.append(("refund", payment_intent_id, idempotency_key))
@@ -115,9 +146,20 @@ class FakeGateway:
         if charge["refunded"] or amount <= 0:
             raise AlreadyRefundedError(f"Stripe refused it: Charge {charge['id']} has already been refunded.")
         charge.update(amount_refunded=charge["amount_captured"], refunded=True)
+        refund_id = f"re_{len(self.writes)}"
+        if isinstance(charge.get("refunds"), dict):
+            charge["refunds"]["data"].append(
+                {
+                    "id": refund_id,
+                    "object": "refund",
+                    "amount": amount,
+                    "status": "succeeded",
+                    "metadata": {"megadesk_request": request_tag},
+                }
+            )
         refund = stripe.Refund.construct_from(
             {
-                "id": f"re_{len(self.writes)}",
+                "id": refund_id,
                 "object": "refund",
                 "amount": amount,
                 "currency": pi["currency"],

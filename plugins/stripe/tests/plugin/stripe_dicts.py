@@ -52,6 +52,28 @@ def deleted_customer(id: str = "cus_gone") -> dict[str, Any]:
     return {"id": id, "object": "customer", "deleted": True}
 
 
+def refund(
+    id: str = "re_A",
+    *,
+    amount: int = 2900,
+    status: str = "succeeded",
+    failure_reason: str | None = None,
+    request_tag: str | None = None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": id,
+        "object": "refund",
+        "amount": amount,
+        "currency": "usd",
+        "metadata": {"megadesk_request": request_tag} if request_tag else {},
+        "reason": "requested_by_customer",
+        "status": status,
+    }
+    if failure_reason:
+        values["failure_reason"] = failure_reason
+    return values
+
+
 def charge(
     id: str = "ch_A",
     *,
@@ -60,7 +82,12 @@ def charge(
     amount_refunded: int = 0,
     refunded: bool = False,
     amount_captured: int | None = None,
+    refunds: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """``refunds``: the charge's refunds (expanded, as the gateway asks); by default one succeeded
+    refund of ``amount_refunded``, if any."""
+    if refunds is None:
+        refunds = [refund("re_" + id[3:], amount=amount_refunded)] if amount_refunded else []
     return {
         "id": id,
         "object": "charge",
@@ -69,10 +96,31 @@ def charge(
         "amount_refunded": amount_refunded,
         "captured": True,
         "currency": currency,
+        "disputed": False,
+        "failure_code": None,
+        "failure_message": None,
+        "outcome": {"reason": None, "seller_message": "Payment complete.", "type": "authorized"},
         "paid": True,
+        "receipt_url": f"https://pay.stripe.com/receipts/payment/{id}",
         "refunded": refunded,
+        "refunds": {"object": "list", "data": refunds, "has_more": False, "url": f"/v1/charges/{id}/refunds"},
         "status": "succeeded",
     }
+
+
+def declined_charge(id: str, *, code: str, decline_code: str | None, message: str) -> dict[str, Any]:
+    values = charge(id)
+    values.update(
+        amount_captured=0,
+        captured=False,
+        paid=False,
+        receipt_url=None,
+        status="failed",
+        failure_code=code,
+        failure_message=message,
+        outcome={"reason": decline_code, "seller_message": "The bank declined it.", "type": "issuer_declined"},
+    )
+    return values
 
 
 def payment_intent(
@@ -88,9 +136,12 @@ def payment_intent(
     refunded: bool = False,
     amount_captured: int | None = None,
     with_charge: bool = True,
+    refunds: list[dict[str, Any]] | None = None,
+    decline: tuple[str, str | None, str] | None = None,
 ) -> dict[str, Any]:
     """``amount_captured`` below ``amount``: a partial capture. ``with_charge=False``: the latest
-    charge is not expanded (its id only)."""
+    charge is not expanded (its id only). ``decline``: ``(code, decline_code, message)`` of a
+    failed attempt (the intent then waits for a new payment method)."""
     captured = amount if amount_captured is None else amount_captured
     latest_charge: dict[str, Any] | str | None = None
     if status == "succeeded":
@@ -102,10 +153,17 @@ def payment_intent(
                 amount_refunded=amount_refunded,
                 refunded=refunded,
                 amount_captured=captured,
+                refunds=refunds,
             )
             if with_charge
             else "ch_" + id[3:]
         )
+    last_payment_error = None
+    if decline is not None:
+        status = "requires_payment_method"
+        code, decline_code, message = decline
+        latest_charge = declined_charge("ch_" + id[3:], code=code, decline_code=decline_code, message=message)
+        last_payment_error = {"type": "card_error", "code": code, "decline_code": decline_code, "message": message}
     return {
         "id": id,
         "object": "payment_intent",
@@ -116,6 +174,7 @@ def payment_intent(
         "currency": currency,
         "customer": customer,
         "description": description,
+        "last_payment_error": last_payment_error,
         "latest_charge": latest_charge,
         "livemode": False,
         "metadata": {},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import stripe
 import stripe_dicts as d
 from fake_gateway import FakeGateway
 from megadesk_stripe.actions import (
@@ -12,6 +13,7 @@ from megadesk_stripe.actions import (
     refund_payment,
 )
 from megadesk_stripe.errors import AlreadyRefundedError
+from megadesk_stripe.refund_guard import request_tag
 
 from megadesk_core.errors import (
     ActionRefusedError,
@@ -64,16 +66,65 @@ async def test_refund_refusals_change_nothing(target: str, fragment: str) -> Non
     assert gateway.writes == []
 
 
-async def test_a_fully_refunded_payment_is_refused_by_stripe_not_refunded_again() -> None:
-    # The refund is still sent (with this request's key): only Stripe knows whether this key
-    # made the refund. It did not, so Stripe refuses and the agent is told nothing was refunded.
+async def test_a_fully_refunded_payment_is_refused_here_when_no_refund_is_this_requests() -> None:
+    # None of the payment's refunds carries this request's tag: no earlier attempt of this
+    # request made it, so Stripe would only refuse. Refused here, with Stripe's words.
     gateway = _gateway()
     with pytest.raises(AlreadyRefundedError) as caught:
         await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_full"), "idem-1")
     assert caught.value.message == "Payment pi_full is already fully refunded. Nothing was refunded."
     assert caught.value.code == "action_refused"
+    assert gateway.writes == []
+
+
+async def test_a_fully_refunded_payment_whose_refund_is_this_requests_is_sent_for_replay() -> None:
+    gateway = _gateway()
+    tag = request_tag("idem-1:refund:pi_full")
+    gateway.add_payment(
+        d.payment_intent("pi_full", amount_refunded=2900, refunded=True, refunds=[d.refund(request_tag=tag)])
+    )
+    replayed = d.refund("re_A", request_tag=tag)
+    gateway.refunds_by_key["idem-1:refund:pi_full"] = stripe.Refund.construct_from(replayed, None)
+    result = await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_full"), "idem-1")
+    assert result.message == "Refunded $29.00 on pi_full"
     assert gateway.writes == [("refund", "pi_full", "idem-1:refund:pi_full")]
-    assert gateway.refunds_by_key == {}
+
+
+async def test_when_the_refund_list_is_incomplete_stripe_decides() -> None:
+    gateway = _gateway()
+    values = d.payment_intent("pi_full", amount_refunded=2900, refunded=True)
+    values["latest_charge"]["refunds"]["has_more"] = True  # this request's refund may be on page two
+    gateway.add_payment(values)
+    with pytest.raises(AlreadyRefundedError):
+        await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_full"), "idem-1")
+    assert gateway.writes == [("refund", "pi_full", "idem-1:refund:pi_full")]
+
+
+async def test_a_disputed_payment_is_refused_without_asking_stripe() -> None:
+    gateway = _gateway()
+    values = d.payment_intent("pi_disputed")
+    values["latest_charge"]["disputed"] = True
+    gateway.add_payment(values)
+    with pytest.raises(ActionRefusedError, match="is disputed: Stripe does not refund a disputed payment"):
+        await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_disputed"), "idem-1")
+    assert gateway.writes == []
+
+
+async def test_a_failed_refund_can_be_refunded_again() -> None:
+    gateway = _gateway()
+    failed = d.refund("re_failed", status="failed", failure_reason="expired_or_canceled_card")
+    gateway.add_payment(d.payment_intent("pi_failed", refunds=[failed]))  # amount_refunded back to 0
+    result = await refund_payment(gateway.typed, TICKET, CUSTOMER, RefundPaymentPayload(target="pi_failed"), "k")
+    assert result.message == "Refunded $29.00 on pi_failed"
+
+
+def test_the_request_tag_is_stable_and_not_the_key() -> None:
+    tag = request_tag("idem-1:refund:pi_A")
+    assert tag == request_tag("idem-1:refund:pi_A")
+    assert len(tag) == 16
+    assert int(tag, 16) >= 0
+    assert tag != request_tag("idem-2:refund:pi_A")
+    assert "idem" not in tag
 
 
 async def test_a_retry_after_a_lost_answer_reports_the_refund_it_made() -> None:
@@ -86,6 +137,7 @@ async def test_a_retry_after_a_lost_answer_reports_the_refund_it_made() -> None:
     assert [w[2] for w in gateway.writes] == ["idem-lost:refund:pi_ok"] * 2  # one refund, replayed
     with pytest.raises(AlreadyRefundedError, match="Nothing was refunded"):
         await refund_payment(gateway.typed, TICKET, CUSTOMER, payload, "another-request")
+    assert len(gateway.writes) == 2  # refused without asking Stripe
 
 
 async def test_cancel_now_and_at_period_end() -> None:
@@ -190,3 +242,12 @@ async def test_a_subscription_set_to_end_can_still_be_canceled_now() -> None:
     payload = CancelSubscriptionPayload(target="sub_ending", at_period_end=False)
     result = await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
     assert result.message.startswith("Canceled sub_ending now")
+
+
+async def test_cancel_with_refund_refuses_up_front_when_the_invoices_payment_is_disputed() -> None:
+    gateway = _gateway()
+    gateway.payment_intents_by_id["pi_ok"]["latest_charge"]["disputed"] = True
+    payload = CancelSubscriptionPayload(target="sub_A", at_period_end=False, refund_latest_invoice=True)
+    with pytest.raises(ActionRefusedError, match="disputed, or paid some other way"):
+        await cancel_subscription(gateway.typed, TICKET, CUSTOMER, payload, "k", {})
+    assert gateway.writes == []

@@ -117,6 +117,8 @@ def test_permissions_list() -> None:
         "rak_subscription_write",
         "rak_invoice_read",
         "rak_product_read",
+        "rak_dispute_read",
+        "rak_refund_read",
     ]
     assert describe_permission("rak_refund_write") == "Refunds: Write (rak_refund_write)"
     message = (
@@ -129,9 +131,14 @@ def test_permissions_list() -> None:
 
 def test_unavailable_features_carry_to_features_that_need_them() -> None:
     result = with_dependents({"payments": "the key lacks Charges: Read (rak_charge_read)"})
-    assert set(result) == {"payments", "refunds", "refund_latest_invoice"}
+    assert set(result) == {"payments", "refunds", "refund_latest_invoice", "disputes", "refund_details"}
     assert result["refunds"] == "needs Payment history"
-    assert set(with_dependents({"subscriptions": "x"})) == {"subscriptions", "cancel", "refund_latest_invoice"}
+    assert set(with_dependents({"subscriptions": "x"})) == {
+        "subscriptions",
+        "cancel",
+        "refund_latest_invoice",
+        "invoice_links",
+    }
 
 
 def test_host_loads_the_plugin() -> None:

@@ -34,6 +34,7 @@ EVERYTHING = {
     "refunds": "write",
     "subscriptions": "write",
     "invoices": "read",
+    "disputes": "read",
     "products": "read",
 }
 
@@ -64,7 +65,10 @@ async def test_check_settings_names_what_a_key_cannot_do(emulator: Any, emulator
         "payments": "the key lacks Charges: Read (rak_charge_read)",
         "product_names": "the key lacks Products: Read (rak_product_read)",
         "refund_latest_invoice": "the key lacks Invoices: Read (rak_invoice_read)",
+        "invoice_links": "the key lacks Invoices: Read (rak_invoice_read)",
         "refunds": "needs Payment history",
+        "disputes": "needs Payment history",
+        "refund_details": "needs Payment history",
     }
 
 
@@ -213,8 +217,8 @@ async def test_idempotency_key_reaches_stripe(emulator: Any, emulator_data: Stri
     clients = ClientCache()
     gateway = StripeGateway(clients.get(emulator.secret_key, StripeOptions(api_base=emulator.base_url)))
     try:
-        first = await gateway.refund_payment_intent(payment.id, "same-key", "T-1")
-        second = await gateway.refund_payment_intent(payment.id, "same-key", "T-1")
+        first = await gateway.refund_payment_intent(payment.id, "same-key", "T-1", "tag")
+        second = await gateway.refund_payment_intent(payment.id, "same-key", "T-1", "tag")
     finally:
         await clients.aclose()
     assert first.id == second.id

@@ -156,3 +156,26 @@ async def test_an_action_resolves_without_reading_the_panel() -> None:
     customer = await resolve_customer(reads, ticket, PLAN, prefetch=False)
     assert customer is not None
     assert [name for name, _ in gateway.calls] == ["retrieve_customer"]
+
+
+async def test_refunds_receipts_and_declines_cost_no_request_of_their_own() -> None:
+    gateway = _stripe()
+    gateway.add_payment(d.payment_intent("pi_refunding", refunds=[d.refund("re_p", status="pending")]))
+    gateway.add_payment(d.payment_intent("pi_declined", decline=("card_declined", "insufficient_funds", "No funds.")))
+    ticket = TicketContext(ticket_id="T-1", custom_data={"customerId": "cus_A"})
+    _, rounds, calls = await _render(gateway, ticket)
+    assert rounds == 1
+    assert calls == Counter(retrieve_customer=1, subscriptions=1, payment_intents=1, product_names=1)
+
+
+async def test_a_disputed_payment_costs_one_more_round_trip_for_its_dispute() -> None:
+    gateway = _stripe()
+    for pi in ("pi_D1", "pi_D2"):
+        values = d.payment_intent(pi, customer="cus_A")
+        values["latest_charge"]["disputed"] = True
+        gateway.add_payment(values)
+    ticket = TicketContext(ticket_id="T-1", custom_data={"customerId": "cus_A"})
+    _, rounds, calls = await _render(gateway, ticket)
+    assert rounds == 2  # the disputes of both payments together, after the payments
+    assert calls["disputes_for_payment"] == 2
+    assert sum(calls.values()) == 6

@@ -23,6 +23,7 @@ FULL_ACCESS = {
     "subscriptions": "write",
     "invoices": "read",
     "products": "read",
+    "disputes": "read",
 }
 
 
