@@ -74,8 +74,12 @@ async def configure(
     candidate = merged_input(row, keyring, manifest, submitted)
     try:
         settings = manifest.settings_model.model_validate(candidate)
+        # Non-secret settings are stored as JSON, which PostgreSQL cannot hold with a NUL in it
+        # (secrets are encrypted, and dump masked here).
+        errors = nul_errors(settings.model_dump(mode="json"))
     except ValidationError as exc:
         errors = field_errors(exc)
+    if errors:
         await audit.record(
             session,
             actor,
@@ -84,21 +88,8 @@ async def configure(
             outcome="invalid",
             detail="invalid fields: " + ", ".join(e["field"] for e in errors),
         )
-        raise SettingsRejectedError(
-            "invalid_settings", f"The {manifest.title} settings are invalid.", errors
-        ) from None  # the ValidationError's text holds the submitted values, secrets included
-    # Non-secret settings are stored as JSON, which PostgreSQL cannot hold with a NUL in it
-    # (secrets are encrypted, and dump masked here).
-    if nul_problems := nul_errors(settings.model_dump(mode="json")):
-        await audit.record(
-            session,
-            actor,
-            action="settings.update",
-            integration=manifest.name,
-            outcome="invalid",
-            detail="invalid fields: " + ", ".join(e["field"] for e in nul_problems),
-        )
-        raise SettingsRejectedError("invalid_settings", f"The {manifest.title} settings are invalid.", nul_problems)
+        # Never chained: a ValidationError's text holds the submitted values, secrets included.
+        raise SettingsRejectedError("invalid_settings", f"The {manifest.title} settings are invalid.", errors)
     # The plugin checks the settings against its remote API: no pooled connection waits on it.
     await session.commit()
     try:
