@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
@@ -58,12 +59,15 @@ async def get_installation(session: AsyncSession, tenant_id: str, integration: s
     return (await session.exec(query)).first()
 
 
+_ENABLED_INSTALLATIONS = select(IntegrationInstallation).where(
+    col(IntegrationInstallation.tenant_id) == bindparam("tenant_id"),
+    col(IntegrationInstallation.enabled) == True,  # noqa: E712
+)
+"""Built once with a bound parameter: every sidebar request runs it (see ``tickets.get_ticket``)."""
+
+
 async def enabled_installations(session: AsyncSession, tenant_id: str) -> list[IntegrationInstallation]:
-    query = select(IntegrationInstallation).where(
-        IntegrationInstallation.tenant_id == tenant_id,
-        IntegrationInstallation.enabled == True,  # noqa: E712
-    )
-    return list((await session.exec(query)).all())
+    return list((await session.exec(_ENABLED_INSTALLATIONS, params={"tenant_id": tenant_id})).all())
 
 
 def _stored_secrets(row: IntegrationInstallation, keyring: KeyRing) -> dict[str, str]:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,16 +92,18 @@ async def revoke_token(session: AsyncSession, tenant: Tenant, token_id: str) -> 
     return True
 
 
+_LIVE_TOKEN = (
+    select(ApiToken, Tenant)
+    .join(Tenant, col(Tenant.id) == col(ApiToken.tenant_id))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+)
+"""Built once with a bound parameter: every request runs it (see ``tickets.get_ticket``)."""
+
+
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = (
-        await session.exec(
-            select(ApiToken, Tenant)
-            .join(Tenant, col(Tenant.id) == col(ApiToken.tenant_id))
-            .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
-        )
-    ).first()
+    row = (await session.exec(_LIVE_TOKEN, params={"token_hash": hash_token(token)})).first()
     if row is None:
         return None
     api_token, tenant = row
