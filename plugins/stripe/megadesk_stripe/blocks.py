@@ -167,22 +167,21 @@ def subscriptions_block(
         TableColumn(key="status", label="Status"),
         TableColumn(key="period_end", label="Current period ends"),
     ]
-    readable = [s for s in subs if isinstance(s, SubscriptionRecord)]
-    if any(s.latest_invoice_url for s in readable):
-        columns.append(TableColumn(key="invoice", label="Invoice"))
-    if any(s.latest_invoice_pdf for s in readable):
-        columns.append(TableColumn(key="invoice_pdf", label="PDF"))
-    return TableBlock(
-        title="Subscriptions",
-        columns=columns,
-        rows=[
-            _subscription_row(s, test_mode, can_cancel)
-            if isinstance(s, SubscriptionRecord)
-            else _unreadable_row(s, test_mode)
-            for s in subs
-        ],
-        empty_text="No subscriptions.",
-    )
+    rows = [
+        _subscription_row(s, test_mode, can_cancel)
+        if isinstance(s, SubscriptionRecord)
+        else _unreadable_row(s, test_mode)
+        for s in subs
+    ]
+    columns += optional_columns(rows, {"invoice": "Invoice", "invoice_pdf": "PDF"})
+    return TableBlock(title="Subscriptions", columns=columns, rows=rows, empty_text="No subscriptions.")
+
+
+def optional_columns(rows: Sequence[TableRow], labels: Mapping[str, str]) -> list[TableColumn]:
+    """The columns of ``labels`` (key -> label, in order) that some row has a cell for: a column
+    nobody fills would only take width in a narrow sidebar."""
+    present = {key for row in rows for key in row.cells}
+    return [TableColumn(key=key, label=label) for key, label in labels.items() if key in present]
 
 
 def section_unavailable(title: str, reason: str) -> NoticeBlock:

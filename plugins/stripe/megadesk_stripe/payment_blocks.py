@@ -17,7 +17,7 @@ from megadesk_core.panel import (
     TableRow,
     Tone,
 )
-from megadesk_stripe.blocks import REFUND_ACTION, dashboard_url, status_label
+from megadesk_stripe.blocks import REFUND_ACTION, dashboard_url, optional_columns, status_label
 from megadesk_stripe.declines import decline_reason
 from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.money import format_amount
@@ -142,10 +142,7 @@ def payments_block(
         TableColumn(key="description", label="Description"),
     ]
     rows = [_payment_row(p, test_mode, can_refund, (disputes or {}).get(p.id)) for p in payments]
-    if any("details" in r.cells for r in rows):
-        columns.append(TableColumn(key="details", label="Details"))
-    if any(p.receipt_url for p in payments):
-        columns.append(TableColumn(key="receipt", label="Receipt"))
+    columns += optional_columns(rows, {"details": "Details", "receipt": "Receipt"})
     return TableBlock(
         title=f"Recent payments (last {limit})",
         columns=columns,
