@@ -79,8 +79,11 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Sidebar cost on a real `megadesk serve` against the emulator with latency L; writes
     .bench/results.json (docs/performance.md). Under two minutes; `-- --latency-ms 300` etc."""
-    # The sample plugin plays the slow async integration of the concurrency figure.
-    session.install("-e", ".", "-e", "plugins/stripe", "-e", "tests/plugins/sample")
+    # The sample plugin plays the slow async integration of the concurrency figure; the synthetic
+    # ones the fifteen extra integrations of k16_over_k1; wrk measures requests a second.
+    session.install("-e", ".", "-e", "plugins/stripe", "-e", "tests/plugins/sample", "-e", "tests/plugins/synthetic")
+    if not shutil.which("wrk") and shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "install", "-y", "-qq", "wrk", external=True, env={"DEBIAN_FRONTEND": "noninteractive"})
     session.run("python", "plugins/stripe/benchmarks/sidebar_latency.py", *session.posargs)
 
 

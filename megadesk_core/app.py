@@ -23,13 +23,16 @@ from megadesk_core.api.problems import EXCEPTION_HANDLERS
 from megadesk_core.api.request_limits import RequestLimitsMiddleware
 from megadesk_core.api.schemas import WhoAmI
 from megadesk_core.api.state import HostState
+from megadesk_core.api.token_cache import TokenCache
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
 from megadesk_core.outbound import OutboundHTTP
 from megadesk_core.outbound import install as install_outbound
+from megadesk_core.outbound.budget import RequestBudgets
 from megadesk_core.panel import panel_json_schema
 from megadesk_core.panel_cache import make_panel_cache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.tenants import Principal
 from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
@@ -63,18 +66,21 @@ def create_app(
     settings = settings or Settings()
     keyring, registry = prepare(settings, keyring=keyring, registry=registry)
     database = Database.for_settings(settings)
-    panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds)
+    panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds, settings.panel_stale_seconds)
+    renders = SharedRenders(panel_cache, settings.panel_timeout_seconds)
     # Every plugin's upstream calls go through this one layer; contexts and check_settings get it
     # labelled with their tenant and integration (megadesk_core/outbound).
     outbound = OutboundHTTP.from_settings(settings)
+    budgets = outbound.budgets = RequestBudgets(settings.redis_url, settings.outbound_budgets)
     install_outbound(outbound)
     host = HostState(
         settings=settings,
         database=database,
         registry=registry,
         keyring=keyring,
-        panel_cache=panel_cache,
+        renders=renders,
         outbound=outbound,
+        tokens=TokenCache(settings.token_cache_seconds),
     )
     readiness_probe = ReadinessProbe(
         database, registry, redis_url=settings.redis_url, required_plugins=settings.plugins_required
@@ -85,8 +91,10 @@ def create_app(
         try:
             yield
         finally:
+            await renders.close()
             await host.registry.shutdown()
             await panel_cache.close()
+            await budgets.close()
             await readiness_probe.close()
             await database.dispose()
 

@@ -172,6 +172,17 @@ class PanelError(_Frozen):
     message: str
 
 
+class StaleNotice(_Frozen):
+    """Set by the host when it serves a panel older than its fresh time: how old, and why."""
+
+    age_seconds: int
+    reason: Literal["refreshing", "upstream_unavailable", "busy"]
+    """``refreshing``: a new render is under way; ``upstream_unavailable``: the upstream failed
+    (timeout, 429, 5xx); ``busy``: the host's request budget for that upstream is spent."""
+    message: str
+    """What to show the agent, e.g. "Stripe did not answer; showing data from 3 minutes ago"."""
+
+
 class SidebarPanel(_Frozen):
     """One panel as the API serves it: the plugin's panel plus what the host adds."""
 
@@ -184,6 +195,8 @@ class SidebarPanel(_Frozen):
     """The plugin's reason for the *not verified* label; only set when ``verified`` is ``False``."""
     blocks: list[Block] = Field(default_factory=list)
     error: PanelError | None = None
+    stale: StaleNotice | None = None
+    """Present when this panel was rendered earlier than the panel cache's fresh time allows."""
 
 
 class Sidebar(_Frozen):

@@ -67,7 +67,26 @@ class Settings(BaseSettings):
         description="Redis for the panel cache shared by all app processes, e.g. redis://127.0.0.1:6379/0.",
     )
     panel_cache_seconds: float = Field(
-        default=15.0, ge=0, le=300, description="How long a rendered panel is reused (with redis_url); 0 turns it off."
+        default=15.0,
+        ge=0,
+        le=3600,
+        description="How long a rendered panel is served as fresh (in this process, or in Redis with redis_url); "
+        "0 turns the cache off (concurrent renders of one panel are still shared).",
+    )
+    panel_stale_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        le=86400,
+        description="How long past its fresh time a panel may still be served, marked with its age: at once "
+        "while one render refreshes it, or when the upstream fails or is over its request budget. Never after "
+        "an action changed it.",
+    )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long this process trusts a token it checked: a token revoked elsewhere works here for "
+        "at most this long (revoking through this process takes effect at once). 0: check every request.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -132,4 +151,10 @@ class Settings(BaseSettings):
         le=5,
         description="Retries of an idempotent upstream request (GET/HEAD/OPTIONS or with an Idempotency-Key) "
         "after a connection error, 502/503/504 or a 429 with a short Retry-After.",
+    )
+    outbound_budgets: dict[str, float] = Field(
+        default_factory=dict,
+        description="Override plugins' request budgets per upstream account, requests a second, as JSON keyed "
+        '"integration:budget", e.g. {"stripe:live": 50, "stripe:test": 10}; 0 turns one off. Shared by all '
+        "processes through redis_url.",
     )

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,6 +60,7 @@ from megadesk_core.app import create_app
 from megadesk_core.contract import ContractReport, ContractScenario, run_contract
 from megadesk_core.keyring import generate_key_entry
 from megadesk_core.outbound import CallCounter
+from megadesk_core.outbound import install as install_outbound
 from megadesk_core.plugins import IntegrationRegistry, load_integrations
 from megadesk_core.services.tenants import Role, create_tenant, create_token
 from megadesk_core.settings import Settings
@@ -284,8 +285,11 @@ def megadesk_plugin_manager(megadesk_registry: IntegrationRegistry) -> pluggy.Pl
 
 
 @pytest.fixture
-def megadesk_app(megadesk_settings: Settings, megadesk_registry: IntegrationRegistry) -> Litestar:
-    return create_app(megadesk_settings, registry=megadesk_registry)
+def megadesk_app(megadesk_settings: Settings, megadesk_registry: IntegrationRegistry) -> Iterator[Litestar]:
+    yield create_app(megadesk_settings, registry=megadesk_registry)
+    # The app made its outbound layer the process's (budgets included): the next test starts
+    # from the default, not from this test's app.
+    install_outbound(None)
 
 
 @pytest.fixture

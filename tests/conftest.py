@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 POSTGRES_ADMIN_URL = os.environ.get("MEGADESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("MEGADESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _postgres_available() -> bool:
@@ -63,3 +64,20 @@ def megadesk_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     url: str = request.getfixturevalue("postgres_database")
     _truncate(url)
     return url
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The test Redis, or a skip (a failure in CI, which must run these tests)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception:
+        if os.environ.get("MEGADESK_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis does not answer at {REDIS_URL} (MEGADESK_REQUIRE_REDIS=1: CI must run these tests)")
+        pytest.skip(f"Redis does not answer at {REDIS_URL}")
+    finally:
+        await client.aclose()
+    return REDIS_URL

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from megadesk_core.panel import SidebarPanel
-from megadesk_core.panel_cache import RedisPanelCache
+from megadesk_core.panel_cache import RedisPanelCache, StoredPanel
 from megadesk_core.redis_health import OutageLog
 
 pytestmark = pytest.mark.faults
@@ -42,7 +42,7 @@ def test_an_outage_is_one_warning_and_its_end_one_info_line(caplog):
 
 async def test_the_panel_cache_logs_a_redis_outage_once(caplog):
     cache = RedisPanelCache(DEAD_REDIS_URL, 30)
-    panel = SidebarPanel.model_validate({"integration": "x", "title": "X", "status": "ok", "blocks": []})
+    panel = StoredPanel.of(SidebarPanel(integration="x", title="X", status="ok", blocks=[]))
     try:
         with caplog.at_level(logging.INFO, logger="megadesk_core.panel_cache"):
             for _ in range(5):  # five requests, each: key, get, put; and an action's invalidation

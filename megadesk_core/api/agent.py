@@ -20,7 +20,9 @@ from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services import tickets
 from megadesk_core.services.actions import ActionCall, run_action
 from megadesk_core.services.idempotency import MAX_KEY_LENGTH
-from megadesk_core.services.installations import enabled_installations, get_installation
+from megadesk_core.services.installations import get_installation, ticket_and_enabled_installations
+from megadesk_core.services.sidebar import sidebar_json
+from megadesk_core.services.sidebar_state import sidebar_state
 from megadesk_core.services.tenants import Principal
 
 FRESH_DESCRIPTION = "Skip the shared panel cache (e.g. an agent's explicit reload)."
@@ -109,7 +111,14 @@ class TicketController(Controller):
     ) -> TicketOut:
         return _ticket_out(await _ticket(db_session, agent, ticket_id))
 
-    @get("/{ticket_id:str}/sidebar", operation_id="getSidebar", summary="Every enabled integration's panel")
+    @get(
+        "/{ticket_id:str}/sidebar",
+        operation_id="getSidebar",
+        summary="Every enabled integration's panel",
+        responses={
+            200: ResponseSpec(Sidebar, description="Every enabled integration's panel.", generate_examples=False)
+        },
+    )
     async def sidebar(
         self,
         host: NamedDependency[HostState],
@@ -123,12 +132,9 @@ class TicketController(Controller):
             ),
         ] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
-    ) -> Sidebar:
+    ) -> Response[bytes]:
         # Read, release the connection, then render: plugins wait on remote APIs, and a pooled
         # connection held through that wait would cap concurrent renders at the pool's size.
-        async with host.database.session() as db_session:
-            ticket = await _ticket(db_session, agent, ticket_id)
-            installations = await enabled_installations(db_session, agent.tenant_id)
         # Declared in the parameter's schema; Litestar does not enforce it on a repeated parameter.
         if select and (len(select) > MAX_SELECTIONS or any(len(item) > MAX_SELECT_LENGTH for item in select)):
             raise RequestError(
@@ -138,9 +144,29 @@ class TicketController(Controller):
                 errors=[{"field": "select", "message": "too many or too long"}],
             )
         selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
-        return await host.renderer.sidebar(ticket, installations, selection=selection, fresh=fresh)
+        # The warm path: one small query, then the kept panels' JSON as it was stored.
+        state = await sidebar_state(host.database, agent.tenant_id, ticket_id)
+        if state is None:
+            raise not_found(f"Ticket {ticket_id!r}")
+        kept = (
+            None if fresh else await host.renderer.kept_sidebar(agent.tenant_id, ticket_id, state, selection=selection)
+        )
+        if kept is not None:
+            return Response(sidebar_json(ticket_id, kept), media_type="application/json")
+        # Something to render: read the full rows, release the connection, then render.
+        async with host.database.session() as db_session:
+            ticket, installations = await ticket_and_enabled_installations(db_session, agent.tenant_id, ticket_id)
+        if ticket is None:
+            raise not_found(f"Ticket {ticket_id!r}")
+        panels = await host.renderer.stored_sidebar(ticket, installations, selection=selection, fresh=fresh)
+        return Response(sidebar_json(ticket.external_id, panels), media_type="application/json")
 
-    @get("/{ticket_id:str}/panels/{integration:str}", operation_id="getPanel", summary="One integration's panel")
+    @get(
+        "/{ticket_id:str}/panels/{integration:str}",
+        operation_id="getPanel",
+        summary="One integration's panel",
+        responses={200: ResponseSpec(SidebarPanel, description="The integration's panel.", generate_examples=False)},
+    )
     async def panel(
         self,
         host: NamedDependency[HostState],
@@ -149,11 +175,12 @@ class TicketController(Controller):
         integration: FromPath[str],
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
-    ) -> SidebarPanel:
+    ) -> Response[bytes]:
         async with host.database.session() as db_session:
             ticket = await _ticket(db_session, agent, ticket_id)
             loaded, row = await _enabled(host, db_session, agent, integration)
-        return await host.renderer.panel(ticket, row, loaded, select, fresh=fresh)
+        stored = await host.renderer.stored_panel(ticket, row, loaded, select, fresh=fresh)
+        return Response(stored.body.encode(), media_type="application/json")
 
     @post(
         "/{ticket_id:str}/panels/{integration:str}/actions/{action:str}",

@@ -29,10 +29,15 @@ async def provide_principal(request: Request[Any, Any, Any], host: NamedDependen
     # Its own short session: when this raises (401), Litestar does not clean up dependencies
     # already resolved, so a shared request session would stay checked out.
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
     principal = None
     if scheme.lower() == "bearer":
-        async with host.database.session() as session:
-            principal = await authenticate(session, token.strip())
+        principal = host.tokens.get(token)
+        if principal is None:
+            async with host.database.session() as session:
+                principal = await authenticate(session, token)
+            if principal is not None:
+                host.tokens.put(token, principal)
     if principal is None:
         raise RequestError(
             401,

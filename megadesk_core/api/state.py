@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from megadesk_core.api.token_cache import TokenCache
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
 from megadesk_core.outbound import OutboundHTTP
-from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.settings import Settings
 
@@ -19,9 +20,10 @@ class HostState:
     database: Database
     registry: IntegrationRegistry
     keyring: KeyRing
-    panel_cache: PanelCache
+    renders: SharedRenders
     outbound: OutboundHTTP
+    tokens: TokenCache
 
     @property
     def renderer(self) -> PanelRenderer:
-        return PanelRenderer(self.registry, self.keyring, self.panel_cache, self.settings.panel_timeout_seconds)
+        return PanelRenderer(self.registry, self.keyring, self.renders)

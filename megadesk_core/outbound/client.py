@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from megadesk_core.outbound.addresses import Resolver
+from megadesk_core.outbound.budget import RequestBudget, RequestBudgets
 from megadesk_core.outbound.errors import OutboundRefusedError
 from megadesk_core.outbound.observer import OutboundObserver
 from megadesk_core.outbound.pinning import PinningTransport
@@ -80,10 +81,12 @@ class IntegrationHTTP:
         trusted_origins: Iterable[str] = (),
         network: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
+        budget: RequestBudget | None = None,
     ) -> httpx.AsyncBaseTransport:
         """A transport for a client the plugin builds itself (or a library builds: the Stripe
-        plugin's). ``retries=False`` when the library retries on its own. ``network`` and
-        ``resolver`` replace the network and the name resolution in tests."""
+        plugin's). ``retries=False`` when the library retries on its own. ``budget``: the
+        upstream account's rate limit, kept per tenant (:mod:`~megadesk_core.outbound.budget`).
+        ``network`` and ``resolver`` replace the network and the name resolution in tests."""
         policy = self.policy.widened(allow_private_hosts=allow_private_hosts, trusted_origins=tuple(trusted_origins))
         guard = PinningTransport(policy, network=network, resolver=resolver, resolve_timeout=self.deadline_seconds)
         label = CallLabel(
@@ -92,8 +95,9 @@ class IntegrationHTTP:
             user_agent=user_agent(self.integration),
             deadline_seconds=self.deadline_seconds,
             max_retries=policy.max_retries if retries else 0,
+            budget=budget,
         )
-        return OutboundTransport(guard, label, lambda: self.outbound.observers)
+        return OutboundTransport(guard, label, lambda: self.outbound.observers, lambda: self.outbound.budgets)
 
     def timeout(self, seconds: float | None = None) -> float:
         """The per-request timeout: the host's (``MEGADESK_OUTBOUND_TIMEOUT_SECONDS``) or the
@@ -112,6 +116,7 @@ class IntegrationHTTP:
         trusted_origins: Iterable[str] = (),
         network: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
+        budget: RequestBudget | None = None,
     ) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` over :meth:`transport`; use it as ``async with``.
 
@@ -133,6 +138,7 @@ class IntegrationHTTP:
                 trusted_origins=origins,
                 network=network,
                 resolver=resolver,
+                budget=budget,
             ),
         )
 
@@ -146,6 +152,8 @@ class OutboundHTTP:
     panel_deadline_seconds: float = 8.0
     action_deadline_seconds: float = 30.0
     observers: tuple[OutboundObserver, ...] = ()
+    budgets: RequestBudgets | None = None
+    """Request budgets per upstream account (none: no plugin's budget is enforced)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboundHTTP:

@@ -12,8 +12,9 @@ from megadesk_core.outbound.client import IntegrationHTTP, OutboundHTTP, Purpose
 _installed: OutboundHTTP | None = None
 
 
-def install(outbound: OutboundHTTP) -> None:
-    """Make ``outbound`` the process's layer (the app does this once, when it is built)."""
+def install(outbound: OutboundHTTP | None) -> None:
+    """Make ``outbound`` the process's layer (the app does this once, when it is built);
+    ``None`` goes back to the default (a test, after its app)."""
     global _installed
     _installed = outbound
 

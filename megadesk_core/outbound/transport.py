@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from megadesk_core.outbound import retries
+from megadesk_core.outbound.budget import RequestBudget, RequestBudgets, over_budget_response
 from megadesk_core.outbound.observer import OutboundCall, OutboundObserver, notify_after, notify_before, path_template
 
 _TIMEOUT_KEYS = ("connect", "read", "write", "pool")
@@ -29,6 +30,8 @@ class CallLabel:
     deadline_seconds: float
     """No request (all its attempts together) runs longer: the host's panel or action deadline."""
     max_retries: int
+    budget: RequestBudget | None = None
+    """The upstream account's request budget the plugin named, if any."""
 
 
 class OutboundTransport(httpx.AsyncBaseTransport):
@@ -37,11 +40,13 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         guard: httpx.AsyncBaseTransport,
         label: CallLabel,
         observers: Callable[[], tuple[OutboundObserver, ...]],
+        budgets: Callable[[], RequestBudgets | None] = lambda: None,
     ) -> None:
-        # A callable: observers the host adds later see the calls of clients made before.
+        # Callables: observers (and budgets) the host adds later see the calls of clients made before.
         self._guard = guard
         self._label = label
         self._observers = observers
+        self._budgets = budgets
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         label = self._label
@@ -52,6 +57,9 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         while True:
             remaining = label.deadline_seconds - (time.monotonic() - started)
             _clamp_timeouts(request, max(remaining, 0.001))
+            if label.budget is not None and not await self._admitted(label.budget):
+                # Nothing sent; not retried either: the budget is the reason to wait.
+                return over_budget_response(request, label.integration, label.budget)
             try:
                 response = await self._attempt(request, attempt)
             except Exception as exc:
@@ -66,6 +74,10 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             assert delay is not None
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _admitted(self, budget: RequestBudget) -> bool:
+        budgets = self._budgets()
+        return budgets is None or await budgets.admit(self._label.tenant_id, self._label.integration, budget)
 
     def _may_retry(self, attempt: int, delay: float | None, started: float) -> bool:
         if delay is None or attempt > self._label.max_retries:

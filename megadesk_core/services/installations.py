@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from megadesk_core.db.models import IntegrationInstallation, KeyCanary, utcnow
+from megadesk_core.db.models import IntegrationInstallation, KeyCanary, Ticket, utcnow
 from megadesk_core.errors import SettingsUnreadableError, field_errors
 from megadesk_core.keyring import KeyRing, SecretDecryptionError
 from megadesk_core.outbound import OutboundHTTP, process_outbound
@@ -59,15 +59,29 @@ async def get_installation(session: AsyncSession, tenant_id: str, integration: s
     return (await session.exec(query)).first()
 
 
-_ENABLED_INSTALLATIONS = select(IntegrationInstallation).where(
-    col(IntegrationInstallation.tenant_id) == bindparam("tenant_id"),
-    col(IntegrationInstallation.enabled) == True,  # noqa: E712
+_TICKET_AND_ENABLED_INSTALLATIONS = (
+    select(Ticket, IntegrationInstallation)
+    .outerjoin(
+        IntegrationInstallation,
+        and_(
+            col(IntegrationInstallation.tenant_id) == col(Ticket.tenant_id),
+            col(IntegrationInstallation.enabled) == True,  # noqa: E712
+        ),
+    )
+    .where(col(Ticket.tenant_id) == bindparam("tenant_id"), col(Ticket.external_id) == bindparam("external_id"))
 )
-"""Built once with a bound parameter: every sidebar request runs it (see ``tickets.get_ticket``)."""
 
 
-async def enabled_installations(session: AsyncSession, tenant_id: str) -> list[IntegrationInstallation]:
-    return list((await session.exec(_ENABLED_INSTALLATIONS, params={"tenant_id": tenant_id})).all())
+async def ticket_and_enabled_installations(
+    session: AsyncSession, tenant_id: str, external_id: str
+) -> tuple[Ticket | None, list[IntegrationInstallation]]:
+    """A ticket and its tenant's enabled integrations in one round trip: every sidebar asks, so
+    the query is built once, with bound parameters (see ``tickets.get_ticket``)."""
+    params = {"tenant_id": tenant_id, "external_id": external_id}
+    rows = (await session.exec(_TICKET_AND_ENABLED_INSTALLATIONS, params=params)).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [installation for _, installation in rows if installation is not None]
 
 
 def _stored_secrets(row: IntegrationInstallation, keyring: KeyRing) -> dict[str, str]:

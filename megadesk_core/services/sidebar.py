@@ -7,6 +7,7 @@ error panel for its integration alone; the other panels still render.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,13 +16,15 @@ from pydantic import ValidationError
 
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import MegadeskError, SettingsUnreadableError
-from megadesk_core.hashing import fingerprint
 from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
-from megadesk_core.panel import PanelError, Sidebar, SidebarPanel
-from megadesk_core.panel_cache import PanelCache
+from megadesk_core.outbound.budget import budget_refusals
+from megadesk_core.panel import PANEL_SCHEMA_VERSION, PanelError, Sidebar, SidebarPanel
+from megadesk_core.panel_cache import PanelCache, StoredPanel
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
 from megadesk_core.services.installations import integration_context
+from megadesk_core.services.shared_renders import BUSY, SharedRenders
+from megadesk_core.services.sidebar_state import SidebarState, panel_state
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import IntegrationContext, ResolvedCustomer, TicketContext
 
@@ -85,14 +88,63 @@ async def guarded(
         return error_panel(integration, "plugin_error", f"{title} failed to render; the error was logged.")
 
 
+def busy_panel(integration: LoadedIntegration) -> SidebarPanel:
+    title = integration.manifest.title
+    return error_panel(
+        integration,
+        BUSY,
+        f"{title} is busy: Megadesk is holding back requests to stay within {title}'s rate limit. "
+        "Reload in a few seconds.",
+    )
+
+
 @dataclass(frozen=True)
 class PanelRenderer:
-    """Renders panels for tickets, through the shared panel cache."""
+    """Renders panels for tickets, through the app's shared renders (cache, single-flight)."""
 
     registry: IntegrationRegistry
     keyring: KeyRing
-    cache: PanelCache
-    timeout: float
+    renders: SharedRenders
+
+    @property
+    def cache(self) -> PanelCache:
+        return self.renders.cache
+
+    async def stored_panel(
+        self,
+        ticket: Ticket,
+        row: IntegrationInstallation,
+        integration: LoadedIntegration,
+        selection: str | None = None,
+        *,
+        fresh: bool = False,
+        customer: ResolvedCustomer | None = None,
+    ) -> StoredPanel:
+        """One integration's panel as served (JSON); ``fresh`` skips the kept panel (the result
+        still refills it). ``customer``: already resolved for this ticket and selection."""
+        state = panel_state(ticket.external_id, ticket.updated_at, selection, row.updated_at)
+        key = await self.cache.key(row.tenant_id, integration.name, state)
+        flight = f"{row.tenant_id}:{integration.name}:{key or state}"
+
+        async def render() -> StoredPanel:
+            hooks = IntegrationHooks(self.registry, integration)
+
+            async def hook_calls() -> SidebarPanel:
+                context = integration_context(row, self.keyring, integration.manifest, integration.options)
+                try:
+                    view = ticket_context(ticket, integration.name, selection)
+                    return await render_panel(hooks, context, view, customer)
+                finally:
+                    await context.memo.aclose()
+
+            with budget_refusals() as refused:
+                panel = await guarded(integration, self.renders.render_timeout, hook_calls)
+            if panel.status == "error" and refused.names:
+                log.warning("integration %s held back by its request budget (%s)", integration.name, refused.names[0])
+                panel = busy_panel(integration)
+            return StoredPanel.of(panel)
+
+        return await self.renders.serve(key, flight, integration.manifest.title, render, fresh=fresh)
 
     async def panel(
         self,
@@ -104,26 +156,46 @@ class PanelRenderer:
         fresh: bool = False,
         customer: ResolvedCustomer | None = None,
     ) -> SidebarPanel:
-        """One integration's panel; ``fresh`` skips the cache (the result still refills it).
-        ``customer``: already resolved for this ticket and selection (after an action)."""
-        # Settings and ticket changes move updated_at, so they change the key by themselves.
-        state = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
-        key = await self.cache.key(row.tenant_id, integration.name, state)
-        if key is not None and not fresh and (cached := await self.cache.get(key)) is not None:
-            return cached
+        """:meth:`stored_panel` as a model."""
+        stored = await self.stored_panel(ticket, row, integration, selection, fresh=fresh, customer=customer)
+        return stored.panel()
 
-        async def render() -> SidebarPanel:
-            context = integration_context(row, self.keyring, integration.manifest, integration.options)
-            try:
-                view = ticket_context(ticket, integration.name, selection)
-                return await render_panel(IntegrationHooks(self.registry, integration), context, view, customer)
-            finally:
-                await context.memo.aclose()
+    async def stored_sidebar(
+        self,
+        ticket: Ticket,
+        installations: list[IntegrationInstallation],
+        *,
+        selection: dict[str, str] | None = None,
+        fresh: bool = False,
+    ) -> list[StoredPanel]:
+        """Every enabled integration's panel, rendered concurrently, in display order."""
+        selection = selection or {}
+        jobs = []
+        for row in installations:
+            integration = self.registry.get(row.integration)
+            if integration is None:
+                continue  # enabled once, but the plugin is not installed or is blocked in this process
+            jobs.append(self.stored_panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
+        panels = await asyncio.gather(*jobs)
+        return sorted(panels, key=lambda p: (p.title.lower(), p.integration))
 
-        panel = await guarded(integration, self.timeout, render)
-        if key is not None:
-            await self.cache.put(key, panel)
-        return panel
+    async def kept_sidebar(
+        self, tenant_id: str, ticket_id: str, state: SidebarState, *, selection: dict[str, str] | None = None
+    ) -> list[StoredPanel] | None:
+        """Every panel of the ticket if all are kept and fresh (the warm path: nothing to render,
+        no full row to read), in display order; else ``None``."""
+        selection = selection or {}
+        kept = []
+        for name, installation_updated_at in state.installations:
+            if self.registry.get(name) is None:
+                continue
+            fresh_state = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
+            key = await self.cache.key(tenant_id, name, fresh_state)
+            panel = self.renders.fresh(await self.cache.get(key)) if key is not None else None
+            if panel is None:
+                return None
+            kept.append(panel)
+        return sorted(kept, key=lambda p: (p.title.lower(), p.integration))
 
     async def sidebar(
         self,
@@ -133,15 +205,11 @@ class PanelRenderer:
         selection: dict[str, str] | None = None,
         fresh: bool = False,
     ) -> Sidebar:
-        """Every enabled integration's panel, rendered concurrently."""
-        selection = selection or {}
-        jobs = []
-        for row in installations:
-            integration = self.registry.get(row.integration)
-            if integration is None:
-                continue  # enabled once, but the plugin is not installed or is blocked in this process
-            jobs.append(self.panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
-        panels = await asyncio.gather(*jobs)
-        return Sidebar(
-            ticket_id=ticket.external_id, panels=sorted(panels, key=lambda p: (p.title.lower(), p.integration))
-        )
+        stored = await self.stored_sidebar(ticket, installations, selection=selection, fresh=fresh)
+        return Sidebar(ticket_id=ticket.external_id, panels=[p.panel() for p in stored])
+
+
+def sidebar_json(ticket_id: str, panels: list[StoredPanel]) -> bytes:
+    """The :class:`Sidebar` JSON from kept panel JSON, without parsing it again (the warm path)."""
+    head = json.dumps({"schema_version": PANEL_SCHEMA_VERSION, "ticket_id": ticket_id}, separators=(",", ":"))
+    return f'{head[:-1]},"panels":[{",".join(p.body for p in panels)}]}}'.encode()

@@ -38,6 +38,7 @@ export function buildPanel(panel, handlers) {
   );
   card.append(header);
   if (panel.verified === false) card.append(notVerifiedBanner(panel.verification_note));
+  if (panel.stale && typeof panel.stale.message === "string") card.append(staleNote(panel.stale));
   card.append(el("div", { className: "panel__flash", attrs: { "aria-live": "polite" } }));
 
   const body = el("div", { className: "panel__body" });
@@ -70,6 +71,17 @@ function notVerifiedBanner(note) {
       typeof note === "string" && note ? el("span", { className: "not-verified__note", text: note }) : null,
     ),
   );
+}
+
+// The host's note on a panel older than its fresh time: its age, and why (refreshing, or the
+// upstream failed or is busy). "refreshing" is quiet; the others ask for care with the data.
+function staleNote(stale) {
+  const quiet = stale.reason === "refreshing";
+  return el("p", {
+    className: `stale-note${quiet ? "" : " stale-note--warning"}`,
+    text: stale.message,
+    attrs: { role: "status" },
+  });
 }
 
 function renderBlock(block, panel, handlers) {

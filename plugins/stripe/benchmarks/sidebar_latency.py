@@ -17,6 +17,8 @@ explains each figure.
   whose only integration is an async plugin taking 1 s (the sample plugin); about 1 s means no
   waves.
 * ``worker_rss_mib``: the server's resident memory at the end.
+* ``stampede_stripe_request_sets_*``, ``warm_rps_over_hello_rps``, ``k16_over_k1``: shared renders,
+  see ``shared_renders.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from megadesk_demo.setup import DEMO_TENANT, build_demo, demo_settings, reset_data_dir
+from megadesk_demo.setup import DEMO_KEY_PERMISSIONS, DEMO_TENANT, build_demo, demo_settings, reset_data_dir
+from shared_renders import (
+    STAMPEDE_TICKETS,
+    SYNTHETIC,
+    add_shared_render_data,
+    k16_over_k1,
+    stampede_request_sets,
+    synthetic_installed,
+    warm_over_hello,
+)
 from stripe_emulator.server import EmulatorHandle, run_emulator
 
 from megadesk_core.db.engine import Database
@@ -56,7 +67,11 @@ GOALS = {
     "cold_unverified_over_L": ("<=", 2.3),
     "stripe_requests_cold_verified": ("<=", 4),
     "slow_plugin_100_concurrent_s": ("<=", 1.5),
+    "stampede_stripe_request_sets": ("<=", 1),
+    "warm_rps_over_hello_rps": (">=", 0.5),
+    "k16_over_k1": ("<=", 1.2),
 }
+REDIS_URL = os.environ.get("MEGADESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def free_port() -> int:
@@ -109,7 +124,7 @@ async def add_slow_tenant(settings: Settings) -> str:
     return token
 
 
-def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+def start_server(settings: Settings, port: int, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "MEGADESK_DATA_DIR": str(settings.data_dir),
@@ -119,6 +134,7 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "MEGADESK_PORT": str(port),
         "MEGADESK_LOG_LEVEL": "WARNING",
         "MEGADESK_PANEL_TIMEOUT_SECONDS": "20",
+        **extra_env,
     }
     megadesk = Path(sys.executable).with_name("megadesk")
     server = subprocess.Popen([str(megadesk), "serve"], env=env, cwd=settings.data_dir)  # noqa: S603
@@ -182,8 +198,22 @@ async def concurrent_slow_sidebars(base_url: str, token: str) -> tuple[float, in
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, bool]:
-    checks: dict[str, Callable[[float, float], bool]] = {"<=": lambda value, goal: value <= goal}
-    return {name: checks[op](results[name], goal) for name, (op, goal) in GOALS.items()}
+    checks: dict[str, Callable[[float, float], bool]] = {
+        "<=": lambda value, goal: value <= goal,
+        ">=": lambda value, goal: value >= goal,
+    }
+    return {
+        name: checks[op](results[name], goal) for name, (op, goal) in GOALS.items() if results.get(name) is not None
+    }
+
+
+def redis_answers() -> bool:
+    from redis import Redis
+
+    try:
+        return bool(Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
 
 
 def main() -> None:
@@ -197,13 +227,24 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="megadesk-bench-")) / "data"
     reset_data_dir(data_dir)
+    synthetic = synthetic_installed()
     with run_emulator(seed=True) as emulator:
-        settings = demo_settings(data_dir, emulator.base_url).model_copy(update={"plugins_allow": ["stripe", "sample"]})
+        settings = demo_settings(data_dir, emulator.base_url)
+        settings = settings.model_copy(
+            update={
+                "plugins_allow": ["stripe", "sample", *(SYNTHETIC if synthetic else [])],
+                "plugin_options": {
+                    **settings.plugin_options,
+                    **({name: {"latency_ms": latency} for name in SYNTHETIC} if synthetic else {}),
+                },
+            }
+        )
         demo = asyncio.run(build_demo(settings, emulator))
-        verified_email = next(t.email for t in demo.tickets if t.id == VERIFIED_TICKET)
-        assert verified_email is not None
-        asyncio.run(add_email_ticket(settings, verified_email))
+        verified = next(t for t in demo.tickets if t.id == VERIFIED_TICKET)
+        assert verified.email is not None
+        asyncio.run(add_email_ticket(settings, verified.email))
         slow_token = asyncio.run(add_slow_tenant(settings))
+        k16 = asyncio.run(add_shared_render_data(settings, emulator, verified.custom_data(), DEMO_KEY_PERMISSIONS))
         port = free_port()
         server = start_server(settings, port)
         try:
@@ -213,7 +254,7 @@ def main() -> None:
             with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
                 for ticket in (VERIFIED_TICKET, UNVERIFIED_TICKET):  # warm: connections, product names
                     cold_renders(client, emulator, f"/api/v1/tickets/{ticket}/sidebar", 3)
-                verified, verified_requests, verified_endpoints = cold_renders(
+                verified_times, verified_requests, verified_endpoints = cold_renders(
                     client, emulator, f"/api/v1/tickets/{VERIFIED_TICKET}/sidebar", renders
                 )
                 unverified, unverified_requests, unverified_endpoints = cold_renders(
@@ -221,12 +262,31 @@ def main() -> None:
                 )
             asyncio.run(concurrent_slow_sidebars(base_url, slow_token))  # warm-up
             slow_runs = [asyncio.run(concurrent_slow_sidebars(base_url, slow_token)) for _ in range(3)]
+            per_render = statistics.median(verified_requests)
+            stampede_one = stampede_request_sets(emulator, base_url, demo.agent_token, STAMPEDE_TICKETS[0], per_render)
+            warm_rps, hello_rps = warm_over_hello(base_url, demo.agent_token, VERIFIED_TICKET)
+            k1_ms, k16_ms = (
+                k16_over_k1(base_url, demo.agent_token, VERIFIED_TICKET, k16.agent_token, renders)
+                if k16.synthetic
+                else (float("nan"), float("nan"))
+            )
             rss = rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
+        stampede_two = None
+        if redis_answers():
+            port = free_port()
+            server = start_server(settings, port, MEGADESK_REDIS_URL=REDIS_URL, MEGADESK_WORKERS="2")
+            try:
+                stampede_two = stampede_request_sets(
+                    emulator, f"http://127.0.0.1:{port}", demo.agent_token, STAMPEDE_TICKETS[1], per_render
+                )
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
 
-    verified_ms = statistics.median(verified)
+    verified_ms = statistics.median(verified_times)
     results: dict[str, Any] = {
         "latency_ms": latency,
         "renders": renders,
@@ -242,6 +302,15 @@ def main() -> None:
         "slow_plugin_100_concurrent_s": round(statistics.median(seconds for seconds, _ in slow_runs), 2),
         "slow_plugin_100_concurrent_failures": sum(failed for _, failed in slow_runs),
         "worker_rss_mib": round(rss, 1),
+        "stampede_stripe_request_sets_one_process": stampede_one,
+        "stampede_stripe_request_sets_two_processes_redis": stampede_two,
+        "stampede_stripe_request_sets": max(stampede_one, stampede_two or 0),
+        "warm_sidebar_rps": round(warm_rps),
+        "hello_rps": round(hello_rps),
+        "warm_rps_over_hello_rps": round(warm_rps / hello_rps, 2),
+        "k1_sidebar_ms": round(k1_ms, 1) if k16.synthetic else None,
+        "k16_sidebar_ms": round(k16_ms, 1) if k16.synthetic else None,
+        "k16_over_k1": round(k16_ms / k1_ms, 2) if k16.synthetic else None,
     }
     results["meets_goals"] = verdicts(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)

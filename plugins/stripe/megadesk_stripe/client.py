@@ -25,10 +25,26 @@ import httpx
 import stripe
 
 from megadesk_core.outbound import IntegrationHTTP, process_http
+from megadesk_core.outbound.budget import RequestBudget
+from megadesk_stripe.permissions import is_test_key
 from megadesk_stripe.settings import StripeOptions
 
 STRIPE_API_VERSION = "2026-10-28.endive"
 """The Stripe API version every request asks for; the tests check it matches stripe-python's."""
+LIVE_REQUESTS_PER_SECOND = 80.0
+TEST_REQUESTS_PER_SECOND = 20.0
+"""Below Stripe's documented limits (100 a second in live mode, 25 in test mode, per account),
+so that the account's other users (the tenant's back office, other tools) keep some room.
+Operators change them with ``MEGADESK_OUTBOUND_BUDGETS`` (``stripe:live``, ``stripe:test``)."""
+
+
+def request_budget(api_key: str) -> RequestBudget:
+    """The budget of the account behind ``api_key``: live or test, told apart by a short hash
+    of the key (never the key)."""
+    account = hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    if is_test_key(api_key):
+        return RequestBudget(name="test", per_second=TEST_REQUESTS_PER_SECOND, account=account)
+    return RequestBudget(name="live", per_second=LIVE_REQUESTS_PER_SECOND, account=account)
 
 
 @dataclass(frozen=True)
@@ -67,7 +83,7 @@ def build_client(
 ) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
     http = http or process_http("stripe")
     trusted = [options.api_base] if options.api_base else []
-    transport = http.transport(retries=False, trusted_origins=trusted)
+    transport = http.transport(retries=False, trusted_origins=trusted, budget=request_budget(api_key))
     http_client = HostHTTPXClient(transport, timeout=http.timeout(options.timeout_seconds))
     client = stripe.StripeClient(
         api_key,

@@ -1,0 +1,1 @@
+"""Synthetic integrations for the benchmark."""
