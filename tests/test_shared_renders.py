@@ -101,6 +101,51 @@ async def test_fifty_concurrent_opens_of_one_ticket_render_once(megadesk_tenant,
     assert _value(reloaded.json()["panels"][0]) == "2"
 
 
+async def test_a_warm_sidebar_reads_one_small_row_set_and_no_full_row(megadesk_tenant, crm, monkeypatch):
+    from megadesk_core.api import agent
+
+    acme = await _tenant(megadesk_tenant)
+    full_reads = 0
+    full_read = agent.ticket_and_enabled_installations
+
+    async def counting(*args, **kwargs):
+        nonlocal full_reads
+        full_reads += 1
+        return await full_read(*args, **kwargs)
+
+    monkeypatch.setattr(agent, "ticket_and_enabled_installations", counting)
+    first = await acme.sidebar("T-1")
+    assert full_reads == 1
+    for _ in range(3):
+        assert await acme.sidebar("T-1") == first
+    assert full_reads == 1 and crm.renders == 1
+    # A ticket upsert changes the key: the next sidebar reads the rows and renders again.
+    await acme.upsert_ticket("T-1", email="sam@example.com")
+    assert _value((await acme.sidebar("T-1"))["panels"][0]) == "2" and full_reads == 2
+
+
+async def test_while_a_refresh_runs_the_warm_path_serves_the_stale_panel(
+    megadesk_tenant, crm, megadesk_app, monkeypatch
+):
+    from megadesk_core.api import agent
+
+    acme = await _tenant(megadesk_tenant)
+    await acme.sidebar("T-1")
+    megadesk_app.state.host.renders.cache.fresh_seconds = 0.05
+    await asyncio.sleep(0.1)
+    started = await acme.sidebar("T-1")  # expired: served stale, one refresh starts (0.2 s)
+    assert started["panels"][0]["stale"]["reason"] == "refreshing"
+
+    async def no_full_read(*args, **kwargs):
+        raise AssertionError("the warm path read the full rows")
+
+    monkeypatch.setattr(agent, "ticket_and_enabled_installations", no_full_read)
+    during = await acme.sidebar("T-1")
+    assert during["panels"][0]["stale"]["reason"] == "refreshing" and _value(during["panels"][0]) == "1"
+    await asyncio.sleep(0.3)
+    assert crm.renders == 2
+
+
 async def test_a_waiter_giving_up_does_not_cancel_the_shared_render():
     renders = SharedRenders(MemoryPanelCache(30, 60), 5.0)
     started = 0

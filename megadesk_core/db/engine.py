@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Executable, Row, event
+from sqlalchemy import Select, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from megadesk_core.db.sqlite_reads import SQLiteQuickReader
 from megadesk_core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
@@ -79,19 +84,18 @@ def make_async_engine(database_url: str, pool: PoolLimits | None = None) -> Asyn
 
 
 class Database:
-    """The async engine and a session factory, owned by one app.
-
-    On SQLite it also keeps a plain (sync) engine for :meth:`quick_read`: a short indexed read
-    costs tens of microseconds in SQLite itself, while aiosqlite hands every step of it to a
-    thread and back (and opens a thread per connection), which cost a warm sidebar most of its
-    time. In WAL mode writers never block readers, so such a read can run on the event loop."""
+    """The async engine and a session factory, owned by one app; on SQLite also a quick reader
+    for the warm sidebar's one short read (:mod:`megadesk_core.db.sqlite_reads`)."""
 
     def __init__(self, database_url: str, pool: PoolLimits | None = None) -> None:
         self.url = database_url
         self.engine = make_async_engine(database_url, pool)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
-        self.quick_reader: Engine | None = (
-            make_sync_engine(database_url) if make_url(database_url).get_backend_name() == "sqlite" else None
+        url = make_url(database_url)
+        self._quick_reader = (
+            SQLiteQuickReader(url.database)
+            if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:"
+            else None
         )
 
     @asynccontextmanager
@@ -108,15 +112,18 @@ class Database:
         )
         return cls(settings.resolved_database_url(), pool)
 
-    async def quick_read(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row[Any]]:
-        """The rows of one short, indexed read: on the loop with SQLite, else through the pool."""
-        if self.quick_reader is not None:
-            with self.quick_reader.connect() as connection:
-                return connection.execute(statement, params).all()
+    async def quick_read(self, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of one short, indexed read: on SQLite on the event loop itself (a locked
+        database falls back to the pool), elsewhere through the pool."""
+        if self._quick_reader is not None:
+            try:
+                return self._quick_reader.read(statement, params)
+            except sqlite3.OperationalError as exc:
+                log.info("quick read fell back to the pool: %s", exc)
         async with self.engine.connect() as connection:
-            return (await connection.execute(statement, params)).all()
+            return [tuple(row) for row in await connection.execute(statement, params)]
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.quick_reader is not None:
-            self.quick_reader.dispose()
+        if self._quick_reader is not None:
+            self._quick_reader.close()

@@ -85,6 +85,16 @@ class SharedRenders:
         """``kept`` if it is younger than the fresh time."""
         return kept if kept is not None and kept.age() <= self.cache.fresh_seconds else None
 
+    async def kept(self, key: str, flight: str) -> StoredPanel | None:
+        """The kept panel if it can be served without starting anything: fresh, or stale while
+        its refresh already runs here (marked); ``None`` otherwise (:meth:`serve` decides)."""
+        kept = await self.cache.get(key)
+        if kept is None or self.fresh(kept) is not None:
+            return kept
+        if self.flights.running(flight) and kept.age() <= self.cache.fresh_seconds + self.cache.stale_seconds:
+            return with_stale_notice(kept, kept.title, self.failed_refreshes.get(flight) or "refreshing")
+        return None
+
     def _refresh(self, key: str | None, flight: str, render: Callable[[], Awaitable[StoredPanel]]) -> None:
         if self.flights.running(flight):
             return

@@ -124,7 +124,7 @@ class PanelRenderer:
         still refills it). ``customer``: already resolved for this ticket and selection."""
         state = panel_state(ticket.external_id, ticket.updated_at, selection, row.updated_at)
         key = await self.cache.key(row.tenant_id, integration.name, state)
-        flight = f"{row.tenant_id}:{integration.name}:{key or state}"
+        flight = _flight(row.tenant_id, integration.name, key or state)
 
         async def render() -> StoredPanel:
             hooks = IntegrationHooks(self.registry, integration)
@@ -182,16 +182,17 @@ class PanelRenderer:
     async def kept_sidebar(
         self, tenant_id: str, ticket_id: str, state: SidebarState, *, selection: dict[str, str] | None = None
     ) -> list[StoredPanel] | None:
-        """Every panel of the ticket if all are kept and fresh (the warm path: nothing to render,
-        no full row to read), in display order; else ``None``."""
+        """Every panel of the ticket if each is kept and fresh, or stale with its refresh already
+        running (the warm path: nothing to render, no full row to read), in display order; else
+        ``None``."""
         selection = selection or {}
         kept = []
         for name, installation_updated_at in state.installations:
             if self.registry.get(name) is None:
                 continue
-            fresh_state = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
-            key = await self.cache.key(tenant_id, name, fresh_state)
-            panel = self.renders.fresh(await self.cache.get(key)) if key is not None else None
+            state_key = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
+            key = await self.cache.key(tenant_id, name, state_key)
+            panel = await self.renders.kept(key, _flight(tenant_id, name, key)) if key is not None else None
             if panel is None:
                 return None
             kept.append(panel)
@@ -207,6 +208,11 @@ class PanelRenderer:
     ) -> Sidebar:
         stored = await self.stored_sidebar(ticket, installations, selection=selection, fresh=fresh)
         return Sidebar(ticket_id=ticket.external_id, panels=[p.panel() for p in stored])
+
+
+def _flight(tenant_id: str, integration: str, key: str) -> str:
+    """What names one panel's render among this process's running renders."""
+    return f"{tenant_id}:{integration}:{key}"
 
 
 def sidebar_json(ticket_id: str, panels: list[StoredPanel]) -> bytes:

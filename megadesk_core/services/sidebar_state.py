@@ -46,9 +46,9 @@ async def sidebar_state(database: Database, tenant_id: str, external_id: str) ->
     rows = await database.quick_read(_SIDEBAR_STATE, {"tenant_id": tenant_id, "external_id": external_id})
     if not rows:
         return None
-    values = [tuple(row) for row in rows]  # (ticket updated_at, integration, installation updated_at)
-    installations = tuple((name, updated_at) for _, name, updated_at in values if name is not None)
-    return SidebarState(ticket_updated_at=values[0][0], installations=installations)
+    # (ticket updated_at, integration, installation updated_at), one row per enabled integration
+    installations = tuple((name, updated_at) for _, name, updated_at in rows if name is not None)
+    return SidebarState(ticket_updated_at=rows[0][0], installations=installations)
 
 
 def panel_state(
