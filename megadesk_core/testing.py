@@ -157,14 +157,22 @@ class TenantClient:
         await self.upsert_ticket(ticket_id, email=email, custom_data=custom_data, subject=subject)
         return ticket_id
 
-    async def sidebar(self, ticket_id: str) -> Json:
-        response = await self.client.get(f"/api/v1/tickets/{ticket_id}/sidebar", headers=self.agent_headers)
+    async def sidebar(self, ticket_id: str, *, fresh: bool = False) -> Json:
+        """The ticket's sidebar; ``fresh``: the agent's Reload (the host keeps rendered panels
+        for ``MEGADESK_PANEL_CACHE_SECONDS``, so a change your fake upstream makes shows only
+        after an action, a settings change, a ticket upsert, or a fresh render)."""
+        params = {"fresh": "true"} if fresh else None
+        response = await self.client.get(
+            f"/api/v1/tickets/{ticket_id}/sidebar", params=params, headers=self.agent_headers
+        )
         assert response.status_code == 200, response.text
         body: Json = response.json()
         return body
 
-    async def panel(self, ticket_id: str, integration: str | None = None, *, select: str | None = None) -> Json:
-        params = {"select": select} if select else None
+    async def panel(
+        self, ticket_id: str, integration: str | None = None, *, select: str | None = None, fresh: bool = False
+    ) -> Json:
+        params = {**({"select": select} if select else {}), **({"fresh": "true"} if fresh else {})} or None
         response = await self.client.get(
             f"/api/v1/tickets/{ticket_id}/panels/{self._integration(integration)}",
             params=params,

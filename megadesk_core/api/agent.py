@@ -144,15 +144,13 @@ class TicketController(Controller):
                 errors=[{"field": "select", "message": "too many or too long"}],
             )
         selection = dict(item.partition(":")[::2] for item in select or [] if ":" in item)
-        # The warm path: one small query, then the kept panels' JSON as it was stored.
-        state = await sidebar_state(host.database, agent.tenant_id, ticket_id)
-        if state is None:
-            raise not_found(f"Ticket {ticket_id!r}")
-        kept = (
-            None if fresh else await host.renderer.kept_sidebar(agent.tenant_id, ticket_id, state, selection=selection)
-        )
-        if kept is not None:
-            return Response(sidebar_json(ticket_id, kept), media_type="application/json")
+        if not fresh:  # the warm path: one small query, then the kept panels' JSON as stored
+            state = await sidebar_state(host.database, agent.tenant_id, ticket_id)
+            if state is None:
+                raise not_found(f"Ticket {ticket_id!r}")
+            kept = await host.renderer.kept_sidebar(agent.tenant_id, ticket_id, state, selection=selection)
+            if kept is not None:
+                return Response(sidebar_json(ticket_id, kept), media_type="application/json")
         # Something to render: read the full rows, release the connection, then render.
         async with host.database.session() as db_session:
             ticket, installations = await ticket_and_enabled_installations(db_session, agent.tenant_id, ticket_id)

@@ -17,6 +17,7 @@ from megadesk_demo.tickets import demo_tickets
 from stripe_emulator.seed import DemoWorld
 from stripe_emulator.server import EmulatorHandle, run_emulator
 
+from megadesk_core.settings import Settings
 from megadesk_core.testing import TenantClient
 
 
@@ -53,6 +54,14 @@ def megadesk_plugins_allow() -> list[str]:
 @pytest.fixture
 def megadesk_plugin_options(emulator: EmulatorHandle) -> dict[str, dict[str, Any]]:
     return {"stripe": {"api_base": emulator.base_url, "max_network_retries": 0}}
+
+
+@pytest.fixture
+def megadesk_settings(megadesk_settings: Settings) -> Settings:
+    # The emulator has no rate limit, and a test renders far faster than an agent clicks: the
+    # Stripe test-mode budget (20 requests a second) would make panels "busy" at random. The
+    # budget itself is tested in the host's tests/test_request_budget.py.
+    return megadesk_settings.model_copy(update={"outbound_budgets": {"stripe:test": 0}})
 
 
 @pytest.fixture

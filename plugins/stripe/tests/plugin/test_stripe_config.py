@@ -183,3 +183,15 @@ async def test_client_cache_one_client_per_key_never_keyed_by_the_key() -> None:
     assert clients.get("rk_test_" + "a" * 20, options) is not first
     await clients.aclose()
     assert len(clients) == 0
+
+
+def test_the_request_budget_follows_the_keys_mode_and_never_carries_the_key() -> None:
+    from megadesk_stripe.client import LIVE_REQUESTS_PER_SECOND, TEST_REQUESTS_PER_SECOND, request_budget
+
+    live_key, test_key = "rk_live_" + "a1" * 12, "rk_test_" + "a1" * 12
+    live, test = request_budget(live_key), request_budget(test_key)
+    assert (live.name, live.per_second) == ("live", LIVE_REQUESTS_PER_SECOND)
+    assert (test.name, test.per_second) == ("test", TEST_REQUESTS_PER_SECOND)
+    # Below Stripe's documented limits: 100 requests a second live, 25 in test mode.
+    assert LIVE_REQUESTS_PER_SECOND < 100 and TEST_REQUESTS_PER_SECOND < 25
+    assert "a1a1" not in live.account and live.account != request_budget("rk_live_" + "b2" * 12).account
