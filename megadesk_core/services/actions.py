@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -184,10 +185,10 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
     # The action changed upstream state: every process must stop serving this integration's
     # cached panels for the tenant, and the agent sees the new state right away.
     await renderer.cache.invalidate(call.principal.tenant_id, name)
-    panel = await renderer.panel(
+    panel = await renderer.stored_panel(
         call.ticket, call.installation, call.integration, call.selection, fresh=True, customer=customer
     )
-    body = {"result": result.model_dump(mode="json"), "panel": panel.model_dump(mode="json")}
+    body = {"result": result.model_dump(mode="json"), "panel": json.loads(panel.body)}
     await log_attempt("succeeded", result.message, _finishing(record, 200, body))
     return ActionOutcome(200, body)
 

@@ -146,20 +146,6 @@ class PanelRenderer:
 
         return await self.renders.serve(key, flight, integration.manifest.title, render, fresh=fresh)
 
-    async def panel(
-        self,
-        ticket: Ticket,
-        row: IntegrationInstallation,
-        integration: LoadedIntegration,
-        selection: str | None = None,
-        *,
-        fresh: bool = False,
-        customer: ResolvedCustomer | None = None,
-    ) -> SidebarPanel:
-        """:meth:`stored_panel` as a model."""
-        stored = await self.stored_panel(ticket, row, integration, selection, fresh=fresh, customer=customer)
-        return stored.panel()
-
     async def stored_sidebar(
         self,
         ticket: Ticket,
