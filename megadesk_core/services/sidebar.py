@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from megadesk_core.errors import MegadeskError, SettingsUnreadableError
 from megadesk_core.hashing import fingerprint
 from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
+from megadesk_core.observability import metrics
+from megadesk_core.observability.rendering import observed_panel
 from megadesk_core.panel import PanelError, Sidebar, SidebarPanel
 from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
@@ -109,8 +112,11 @@ class PanelRenderer:
         # Settings and ticket changes move updated_at, so they change the key by themselves.
         state = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
         key = await self.cache.key(row.tenant_id, integration.name, state)
-        if key is not None and not fresh and (cached := await self.cache.get(key)) is not None:
-            return cached
+        if key is not None and not fresh:
+            cached = await self.cache.get(key)
+            metrics.panel_cache_event(integration.name, "miss" if cached is None else "hit")
+            if cached is not None:
+                return cached
 
         async def render() -> SidebarPanel:
             context = integration_context(row, self.keyring, integration.manifest, integration.options)
@@ -120,7 +126,7 @@ class PanelRenderer:
             finally:
                 await context.memo.aclose()
 
-        panel = await guarded(integration, self.timeout, render)
+        panel = await observed_panel(integration.name, lambda: guarded(integration, self.timeout, render))
         if key is not None:
             await self.cache.put(key, panel)
         return panel
@@ -135,6 +141,7 @@ class PanelRenderer:
     ) -> Sidebar:
         """Every enabled integration's panel, rendered concurrently."""
         selection = selection or {}
+        started = time.perf_counter()
         jobs = []
         for row in installations:
             integration = self.registry.get(row.integration)
@@ -142,6 +149,7 @@ class PanelRenderer:
                 continue  # enabled once, but the plugin is not installed or is blocked in this process
             jobs.append(self.panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
         panels = await asyncio.gather(*jobs)
+        metrics.sidebar_built(time.perf_counter() - started)
         return Sidebar(
             ticket_id=ticket.external_id, panels=sorted(panels, key=lambda p: (p.title.lower(), p.integration))
         )
