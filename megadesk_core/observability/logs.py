@@ -76,3 +76,10 @@ def log_output(log_format: LogFormat) -> dict[str, Any]:
     if log_format == "json":
         output["formatters"] = {"json": {"()": JsonFormatter}}  # Litestar adds its "standard" one
     return output
+
+
+def uvicorn_logging(log_format: LogFormat) -> dict[str, Any]:
+    """Options for ``uvicorn.run``: with JSON lines, uvicorn leaves logging alone (its loggers
+    reach the app's JSON handler) and writes no access log of its own (plain text, without the
+    request id): the app's access line replaces it."""
+    return {"log_config": None, "access_log": False} if log_format == "json" else {}
