@@ -3,6 +3,9 @@ request span (through the panel's span), and nothing is traced when tracing is o
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,6 +92,10 @@ async def test_a_stripe_call_is_a_span_under_the_sidebars_span(
     ]
     assert stripe_calls, [s.name for s in spans]
     assert "GET /v1/customers/{id}" in {s.name for s in stripe_calls}
+    exporter.clear()
+    assert (await tenant.client.get("/healthz")).status_code == 200
+    assert exporter.get_finished_spans() == ()  # probes are not traced
+
     for call in stripe_calls:
         chain = _ancestors(call, by_id)
         assert [s.name for s in chain] == ["megadesk.panel", server.name]
@@ -114,3 +121,24 @@ def test_tracing_is_off_by_default(megadesk_settings, megadesk_registry) -> None
     tracing.configure(megadesk_settings)
     with tracing.span("megadesk.panel", {"megadesk.integration": "x"}) as span:
         span.set_attribute("ignored", True)  # a no-op span: nothing to export, nothing imported
+
+
+def test_without_a_provider_the_host_sets_up_otlp_export_as_the_environment_says(tmp_path) -> None:
+    """In a fresh interpreter: the global provider is set once, named by OTEL_SERVICE_NAME."""
+    script = """
+from opentelemetry import trace
+from megadesk_core.observability import tracing
+from megadesk_core.settings import Settings
+
+settings = Settings(_env_file=None, otel_enabled=True)
+provider = tracing.configure(settings)
+assert provider is trace.get_tracer_provider(), provider
+assert provider.resource.attributes["service.name"] == "megadesk-eu-1"
+assert tracing.configure(settings) is provider  # a second app reuses it
+print("ok")
+"""
+    env = {**os.environ, "OTEL_SERVICE_NAME": "megadesk-eu-1", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
