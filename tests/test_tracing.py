@@ -3,6 +3,8 @@ request span (through the panel's span), and nothing is traced when tracing is o
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -20,6 +23,7 @@ from stripe_emulator.server import EmulatorHandle, run_emulator
 
 from megadesk_core.app import create_app
 from megadesk_core.observability import tracing
+from megadesk_core.observability.logs import JsonFormatter, RequestContextFilter
 from megadesk_core.observability.tracing import TracingObserver
 from megadesk_core.testing import TenantClient
 
@@ -142,3 +146,19 @@ print("ok")
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_log_lines_carry_the_trace_id_while_tracing(megadesk_settings) -> None:
+    provider = TracerProvider()
+    tracing.configure(megadesk_settings.model_copy(update={"otel_enabled": True}), provider)
+    try:
+        with tracing.span("megadesk.panel", {"megadesk.integration": "sample"}):
+            record = logging.LogRecord("x", logging.INFO, __file__, 1, "inside", None, None)
+            RequestContextFilter().filter(record)
+            expected = f"{trace.get_current_span().get_span_context().trace_id:032x}"
+        assert json.loads(JsonFormatter().format(record))["trace_id"] == expected
+    finally:
+        tracing.configure(megadesk_settings)
+    outside = logging.LogRecord("x", logging.INFO, __file__, 1, "after", None, None)
+    RequestContextFilter().filter(outside)
+    assert "trace_id" not in json.loads(JsonFormatter().format(outside))
