@@ -83,3 +83,13 @@ def uvicorn_logging(log_format: LogFormat) -> dict[str, Any]:
     reach the app's JSON handler) and writes no access log of its own (plain text, without the
     request id): the app's access line replaces it."""
     return {"log_config": None, "access_log": False} if log_format == "json" else {}
+
+
+CLI_TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def cli_log_handler(log_format: LogFormat) -> logging.Handler:
+    """The ``megadesk`` command's own log handler (start-up checks, before any app is built)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(CLI_TEXT_FORMAT))
+    return handler
