@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Router, get
 from litestar.datastructures import State
@@ -26,6 +26,7 @@ from megadesk_core.api.state import HostState
 from megadesk_core.api.token_cache import TokenCache
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
+from megadesk_core.observability.setup import instrument
 from megadesk_core.outbound import OutboundHTTP
 from megadesk_core.outbound import install as install_outbound
 from megadesk_core.outbound.budget import RequestBudgets
@@ -36,6 +37,9 @@ from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.tenants import Principal
 from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 API_VERSION = "1.0.0"
 QUIET_LOGGERS = ("httpx", "httpcore", "stripe", "urllib3")
@@ -58,10 +62,12 @@ def create_app(
     registry: IntegrationRegistry | None = None,
     keyring: KeyRing | None = None,
     extra_route_handlers: list[Any] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Litestar:
     """Build the app: migrate (embedded default), check the key ring, load plugins.
 
-    Tests may pass a ready ``registry`` (e.g. with plugins registered directly).
+    Tests may pass a ready ``registry`` (e.g. with plugins registered directly), and a
+    ``tracer_provider`` used when ``settings.otel_enabled``.
     """
     settings = settings or Settings()
     keyring, registry = prepare(settings, keyring=keyring, registry=registry)
@@ -73,6 +79,7 @@ def create_app(
     outbound = OutboundHTTP.from_settings(settings)
     budgets = outbound.budgets = RequestBudgets(settings.redis_url, settings.outbound_budgets)
     install_outbound(outbound)
+    observed = instrument(settings, outbound, tracer_provider=tracer_provider)
     host = HostState(
         settings=settings,
         database=database,
@@ -111,11 +118,13 @@ def create_app(
                 security=[{"bearer": []}],
             ),
             preview_router,
+            *observed.route_handlers,
             *(extra_route_handlers or []),
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RequestLimitsMiddleware],
+        middleware=[*observed.middleware, RequestLimitsMiddleware],
+        plugins=observed.plugins,
         lifespan=[lifespan],
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
@@ -123,6 +132,7 @@ def create_app(
             # strings): keep them to warnings.
             loggers={name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS},
             log_exceptions="never",  # the problem handlers log what is unexpected (5xx)
+            **observed.logging,  # text or JSON lines, with the request's id and tenant
         ),
         state=State({"host": host, "readiness": readiness_probe}),
         openapi_config=OpenAPIConfig(

@@ -15,6 +15,7 @@ from megadesk_core.cli_support import cli_database as _database
 from megadesk_core.cli_support import cli_host as _host
 from megadesk_core.cli_support import cli_principal as _cli_principal
 from megadesk_core.cli_support import tenant_by_slug as _tenant
+from megadesk_core.observability.logs import cli_log_handler
 from megadesk_core.settings import Settings
 
 T = TypeVar("T")
@@ -56,8 +57,9 @@ def main(log_level: str | None) -> None:
 
     Configuration comes from MEGADESK_* environment variables and .env (see the README).
     """
+    settings = _settings()
     logging.basicConfig(
-        level=(log_level or _settings().log_level).upper(), format="%(levelname)s %(name)s: %(message)s"
+        level=(log_level or settings.log_level).upper(), handlers=[cli_log_handler(settings.log_format)]
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise on every command
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from litestar import Litestar
 
 from megadesk_core.app import create_app
+from megadesk_core.observability.logs import uvicorn_logging
 from megadesk_core.settings import Settings
 from megadesk_core.startup import StartupError, prepare
 
@@ -61,10 +62,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
 
     check_workers(settings, workers)
     log_level = settings.log_level.lower()
+    logging_options = uvicorn_logging(settings.log_format)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, **logging_options)
         return
     _keyring, registry = prepare(settings)  # migrates (if configured) and checks, once
     asyncio.run(registry.shutdown())
     with _environment(MEGADESK_AUTO_MIGRATE="false"):
-        uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level, **logging_options
+        )

@@ -7,7 +7,7 @@ Nothing reads settings at import time: the CLI builds a :class:`Settings` and ha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -158,3 +158,35 @@ class Settings(BaseSettings):
         '"integration:budget", e.g. {"stripe:live": 50, "stripe:test": 10}; 0 turns one off. Shared by all '
         "processes through redis_url.",
     )
+
+    # What an operator sees: metrics, logs, traces (docs/operations.md#observability).
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="'json': one JSON object per log line, with the request id, tenant, integration and action.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of GET /metrics (Prometheus), at least 16 characters; unset: no /metrics endpoint.",
+    )
+    metrics_tenant_labels: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How many tenants get their own 'tenant' label on the host's metrics (the first seen; the "
+        "others are 'other'); 0: none.",
+    )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace requests with OpenTelemetry (install megadesk-core[otel]); exported over OTLP as the "
+        "standard OTEL_* variables say, or to the provider 'opentelemetry-instrument' set up.",
+    )
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "the metrics token must have at least 16 characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value

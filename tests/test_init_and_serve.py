@@ -3,6 +3,7 @@ process or several workers), and every command a message names exists."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -198,6 +199,22 @@ def test_several_workers_migrate_once_and_build_their_settings_from_the_environm
     assert len(migrations) == 1  # the parent did, once
     assert worker_settings.redis_url == REDIS_URL and worker_settings.plugins_allow == ["sample"]
     assert "MEGADESK_AUTO_MIGRATE" not in os.environ  # restored after serving
+
+
+def test_serve_with_json_logs_writes_json_lines_with_request_ids(operator_env):
+    assert invoke(operator_env, "init").exit_code == 0
+    app = Server({**operator_env, "MEGADESK_LOG_FORMAT": "json"})
+    try:
+        app.wait_ready()
+        answered = httpx.get(f"{app.base}/healthz", headers={"X-Request-ID": "probe-42"}, timeout=5)
+    finally:
+        output = app.stop()
+    assert answered.headers["x-request-id"] == "probe-42"
+    lines = [json.loads(line) for line in output.splitlines()]  # every line: the CLI's, uvicorn's, the app's
+    loggers = {line["logger"] for line in lines}
+    assert {"megadesk_core.startup", "uvicorn.error", "megadesk.access"} <= loggers, loggers
+    (access,) = [line for line in lines if line.get("request_id") == "probe-42"]
+    assert access["logger"] == "megadesk.access" and access["http"]["status"] == 200
 
 
 def test_several_worker_processes_serve(operator_env):

@@ -79,6 +79,12 @@ async def test_a_burst_beyond_the_budget_is_never_sent_and_its_panels_say_busy(m
         await acme.upsert_ticket(f"T-{n}", email="pat@example.com")
     panels = await asyncio.gather(*(acme.panel(f"T-{n}", "budgeted") for n in range(8)))
     assert crm.sent == 3  # nothing beyond the budget reached the upstream
+    from prometheus_client import REGISTRY
+
+    refused = REGISTRY.get_sample_value(
+        "megadesk_request_budget_total", {"integration": "budgeted", "outcome": "refused", "tenant": ""}
+    )
+    assert refused is not None and refused >= 5
     busy = [p for p in panels if p["status"] == "error"]
     assert len(busy) == 5
     assert {p["error"]["code"] for p in busy} == {"upstream_busy"}

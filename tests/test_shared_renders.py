@@ -42,6 +42,7 @@ class SlowCRM:
     def __init__(self) -> None:
         self.renders = 0
         self.failing = False
+        self.delay = 0.2
 
     @hookimpl
     def manifest(self) -> IntegrationManifest:
@@ -54,7 +55,7 @@ class SlowCRM:
     @hookimpl
     async def sidebar_panel(self) -> Panel:
         self.renders += 1
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(self.delay)
         if self.failing:
             raise UpstreamUnavailableError("Slow CRM answered 503.")
         return Panel(title="Slow CRM", blocks=[KeyValueBlock(items=[KeyValueItem(label="n", value=str(self.renders))])])
@@ -86,14 +87,34 @@ async def _tenant(megadesk_tenant):
     return acme
 
 
+async def _until(condition, seconds: float = 5.0) -> None:
+    """Wait for a background render (no fixed sleep: the machine may be slow)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the background render did not finish in time")
+
+
 def _value(panel: dict) -> str:
     return panel["blocks"][0]["items"][0]["value"]
 
 
+def _cache_events(event: str) -> float:
+    from prometheus_client import REGISTRY
+
+    labels = {"integration": "slowcrm", "event": event, "tenant": ""}
+    return REGISTRY.get_sample_value("megadesk_panel_cache_events_total", labels) or 0.0
+
+
 async def test_fifty_concurrent_opens_of_one_ticket_render_once(megadesk_tenant, crm):
     acme = await _tenant(megadesk_tenant)
+    before = {event: _cache_events(event) for event in ("miss", "join", "hit")}
     sidebars = await asyncio.gather(*(acme.sidebar("T-1") for _ in range(50)))
     assert crm.renders == 1
+    # The metrics say so too: one render started; the other requests joined it or found it kept.
+    after = {event: _cache_events(event) - before[event] for event in before}
+    assert after["miss"] == 1 and after["join"] + after["hit"] == 49
     assert {_value(s["panels"][0]) for s in sidebars} == {"1"}
     # Kept, and the same JSON for the next agent; Reload renders again.
     assert (await acme.sidebar("T-1")) == sidebars[0] and crm.renders == 1
@@ -133,7 +154,8 @@ async def test_while_a_refresh_runs_the_warm_path_serves_the_stale_panel(
     await acme.sidebar("T-1")
     megadesk_app.state.host.renders.cache.fresh_seconds = 0.05
     await asyncio.sleep(0.1)
-    started = await acme.sidebar("T-1")  # expired: served stale, one refresh starts (0.2 s)
+    crm.delay = 1.0  # the refresh is still running at the next request, however slow the machine
+    started = await acme.sidebar("T-1")  # expired: served stale, one refresh starts
     assert started["panels"][0]["stale"]["reason"] == "refreshing"
 
     async def no_full_read(*args, **kwargs):
@@ -142,7 +164,7 @@ async def test_while_a_refresh_runs_the_warm_path_serves_the_stale_panel(
     monkeypatch.setattr(agent, "ticket_and_enabled_installations", no_full_read)
     during = await acme.sidebar("T-1")
     assert during["panels"][0]["stale"]["reason"] == "refreshing" and _value(during["panels"][0]) == "1"
-    await asyncio.sleep(0.3)
+    await _until(lambda: not megadesk_app.state.host.renders.background)
     assert crm.renders == 2
 
 
@@ -156,11 +178,11 @@ async def test_a_waiter_giving_up_does_not_cancel_the_shared_render():
         await asyncio.sleep(0.2)
         return _stored(str(started))
 
-    first = asyncio.ensure_future(renders.serve("k", "k", "I", render))
+    first = asyncio.ensure_future(renders.serve("k", "k", "i", "I", render))
     await asyncio.sleep(0.05)
     assert len(renders.flights) == 1
     first.cancel()  # e.g. the agent closed the ticket
-    second = await renders.serve("k", "k", "I", render)
+    second = await renders.serve("k", "k", "i", "I", render)
     assert started == 1 and '"1"' in second.body
     assert await renders.cache.get("k") == second  # the shared render refilled the cache
 
@@ -177,7 +199,7 @@ async def test_an_expired_panel_is_served_at_once_with_its_age_while_one_render_
     assert {_value(p) for p in served} == {"1"}
     assert {p["stale"]["reason"] for p in served} == {"refreshing"}
     assert served[0]["stale"]["message"].startswith("Updated ")
-    await asyncio.sleep(0.3)  # the one background render
+    await _until(lambda: crm.renders == 2 and not megadesk_app.state.host.renders.background)  # one refresh
     assert crm.renders == 2
     cache.fresh_seconds = 30
     assert "stale" not in await acme.panel("T-1", "slowcrm")
@@ -198,7 +220,7 @@ async def test_when_the_upstream_fails_the_last_good_panel_is_served_with_a_warn
     megadesk_app.state.host.renders.cache.fresh_seconds = 0.01
     await asyncio.sleep(0.05)
     assert (await acme.panel("T-1", "slowcrm"))["stale"]["reason"] == "refreshing"
-    await asyncio.sleep(0.3)
+    await _until(lambda: not megadesk_app.state.host.renders.background)
     assert (await acme.panel("T-1", "slowcrm"))["stale"]["reason"] == "upstream_unavailable"
 
 
@@ -242,7 +264,7 @@ async def test_concurrent_renders_in_two_processes_share_one_through_redis(redis
         keys = [await p.cache.key(tenant, "i", "state") for p in processes]
         assert keys[0] == keys[1] and keys[0] is not None
         served = await asyncio.gather(
-            *(processes[n % 2].serve(keys[n % 2], f"{tenant}:i", "I", render) for n in range(50))
+            *(processes[n % 2].serve(keys[n % 2], f"{tenant}:i", "i", "I", render) for n in range(50))
         )
         assert renders == 1
         assert {p.body for p in served} == {served[0].body}
@@ -266,7 +288,7 @@ async def test_a_follower_renders_itself_when_the_leader_vanishes(redis_url):
         async def render() -> StoredPanel:
             return _stored("mine")
 
-        assert '"mine"' in (await renders.serve(key, key, "I", render)).body
+        assert '"mine"' in (await renders.serve(key, key, "i", "I", render)).body
     finally:
         await cache.close()
 

@@ -132,6 +132,7 @@ class AdminController(Controller):
                 target=e.target,
                 outcome=e.outcome,
                 detail=e.detail,
+                request_id=e.request_id,
             )
             for e in entries
         ]

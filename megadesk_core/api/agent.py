@@ -15,6 +15,7 @@ from megadesk_core.api.schemas import ActionOut, TicketOut, TicketUpsert
 from megadesk_core.api.state import HostState
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import RequestError, not_found
+from megadesk_core.observability.context import integration_scope
 from megadesk_core.panel import Sidebar, SidebarPanel
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services import tickets
@@ -217,12 +218,13 @@ class TicketController(Controller):
                 f"Send an Idempotency-Key header (1 to {MAX_KEY_LENGTH} characters, e.g. a UUID) so that a "
                 "retry never runs the action twice.",
             )
-        outcome = await run_action(
-            host.database,
-            host.renderer,
-            ActionCall(agent, ticket, row, loaded, spec, data, idempotency_key, select),
-            timeout=host.settings.action_timeout_seconds,
-        )
+        with integration_scope(integration, action):  # for the log lines of the action's work
+            outcome = await run_action(
+                host.database,
+                host.renderer,
+                ActionCall(agent, ticket, row, loaded, spec, data, idempotency_key, select),
+                timeout=host.settings.action_timeout_seconds,
+            )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         media_type = "application/json" if outcome.status < 400 else "application/problem+json"
         return Response(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.state import HostState
 from megadesk_core.errors import RequestError
+from megadesk_core.observability.context import bind_tenant
 from megadesk_core.services.tenants import Principal, Role, authenticate
 
 
@@ -45,6 +46,7 @@ async def provide_principal(request: Request[Any, Any, Any], host: NamedDependen
             "A valid API token is required: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="megadesk"'},
         )
+    bind_tenant(principal.tenant_slug)  # for this request's log lines and metrics
     return principal
 
 

@@ -123,6 +123,7 @@ class AuditEntryOut(BaseModel):
     target: str | None
     outcome: str
     detail: str | None
+    request_id: str | None = Field(default=None, description="The X-Request-ID of the request that wrote the row.")
 
 
 class WhoAmI(BaseModel):

@@ -101,6 +101,7 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=32)
     detail: str | None = Field(default=None, max_length=2000)
     idempotency_key: str | None = Field(default=None, max_length=255)
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -29,6 +29,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from megadesk_core.observability import metrics
 from megadesk_core.redis_health import OutageLog
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,11 @@ class RequestBudgets:
         item = self.limit(integration, budget)
         if item is None:
             return True
-        identity = ("upstream", tenant_id or "-", integration, budget.account, budget.name)
+        admitted = await self._hit(item, ("upstream", tenant_id or "-", integration, budget.account, budget.name))
+        metrics.budget_use(integration, "allowed" if admitted else "refused")
+        return admitted
+
+    async def _hit(self, item: RateLimitItem, identity: tuple[str, ...]) -> bool:
         memory, shared = self._limiters()
         if shared is not None:
             try:

@@ -35,6 +35,7 @@ from megadesk_core.errors import (
 )
 from megadesk_core.hashing import fingerprint
 from megadesk_core.hook_calls import IntegrationHooks
+from megadesk_core.observability import metrics
 from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services import audit, idempotency
 from megadesk_core.services.installations import integration_context
@@ -84,6 +85,7 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
 
     async def log_attempt(outcome: str, detail: str | None, conclude: Conclusion | None = None) -> None:
         """Audit the attempt, after concluding the idempotency claim in the same short session."""
+        metrics.action_outcome(name, call.spec.name, outcome)
         async with database.session() as session:
             if conclude is not None:
                 await conclude(session)

@@ -6,6 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.db.models import AuditEntry
+from megadesk_core.observability.context import current_request_id
 from megadesk_core.services.tenants import Principal
 from megadesk_core.text_safety import strip_nul
 
@@ -38,6 +39,7 @@ async def record(
             outcome=outcome,
             detail=detail[:2000] if detail else None,
             idempotency_key=strip_nul(idempotency_key),
+            request_id=current_request_id(),  # the X-Request-ID the response carries
         )
     )
     await session.commit()

@@ -27,6 +27,7 @@ from typing import Literal
 
 from cachetools import TTLCache
 
+from megadesk_core.observability import metrics
 from megadesk_core.panel import StaleNotice
 from megadesk_core.panel_cache import Lease, PanelCache, StoredPanel
 from megadesk_core.single_flight import SingleFlight
@@ -58,6 +59,7 @@ class SharedRenders:
         self,
         key: str | None,
         flight: str,
+        integration: str,
         title: str,
         render: Callable[[], Awaitable[StoredPanel]],
         *,
@@ -69,15 +71,19 @@ class SharedRenders:
         kept = await self.cache.get(key) if key is not None else None
         if kept is not None and not fresh:
             if self.fresh(kept) is not None:
+                metrics.panel_cache_event(integration, "hit")
                 return kept
             if kept.age() <= self.cache.fresh_seconds + self.cache.stale_seconds:
                 reason = self.failed_refreshes.get(flight)
                 if reason is None:
                     self._refresh(key, flight, render)
+                metrics.panel_cache_event(integration, "stale")
                 return with_stale_notice(kept, title, reason or "refreshing")
-        result, _joined = await self.flights.run(flight, lambda: self._render(key, render))
+        result, joined = await self.flights.run(flight, lambda: self._render(key, render))
+        metrics.panel_cache_event(integration, "join" if joined else "miss")
         reason = stale_reason(result)
         if reason is not None and kept is not None:
+            metrics.panel_cache_event(integration, "stale")
             return with_stale_notice(kept, title, reason)
         return result
 
@@ -85,13 +91,17 @@ class SharedRenders:
         """``kept`` if it is younger than the fresh time."""
         return kept if kept is not None and kept.age() <= self.cache.fresh_seconds else None
 
-    async def kept(self, key: str, flight: str) -> StoredPanel | None:
+    async def kept(self, key: str, flight: str, integration: str) -> StoredPanel | None:
         """The kept panel if it can be served without starting anything: fresh, or stale while
         its refresh already runs here (marked); ``None`` otherwise (:meth:`serve` decides)."""
         kept = await self.cache.get(key)
-        if kept is None or self.fresh(kept) is not None:
+        if kept is None:
+            return None
+        if self.fresh(kept) is not None:
+            metrics.panel_cache_event(integration, "hit")
             return kept
         if self.flights.running(flight) and kept.age() <= self.cache.fresh_seconds + self.cache.stale_seconds:
+            metrics.panel_cache_event(integration, "stale")
             return with_stale_notice(kept, kept.title, self.failed_refreshes.get(flight) or "refreshing")
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import MegadeskError, SettingsUnreadableError
 from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.keyring import KeyRing
+from megadesk_core.observability import metrics
+from megadesk_core.observability.rendering import observed_panel
 from megadesk_core.outbound.budget import budget_refusals
 from megadesk_core.panel import PANEL_SCHEMA_VERSION, PanelError, Sidebar, SidebarPanel
 from megadesk_core.panel_cache import PanelCache, StoredPanel
@@ -137,14 +140,19 @@ class PanelRenderer:
                 finally:
                     await context.memo.aclose()
 
-            with budget_refusals() as refused:
-                panel = await guarded(integration, self.renders.render_timeout, hook_calls)
-            if panel.status == "error" and refused.names:
-                log.warning("integration %s held back by its request budget (%s)", integration.name, refused.names[0])
-                panel = busy_panel(integration)
-            return StoredPanel.of(panel)
+            async def budgeted() -> SidebarPanel:
+                with budget_refusals() as refused:
+                    panel = await guarded(integration, self.renders.render_timeout, hook_calls)
+                if panel.status == "error" and refused.names:
+                    log.warning(
+                        "integration %s held back by its request budget (%s)", integration.name, refused.names[0]
+                    )
+                    return busy_panel(integration)
+                return panel
 
-        return await self.renders.serve(key, flight, integration.manifest.title, render, fresh=fresh)
+            return StoredPanel.of(await observed_panel(integration.name, budgeted))
+
+        return await self.renders.serve(key, flight, integration.name, integration.manifest.title, render, fresh=fresh)
 
     async def stored_sidebar(
         self,
@@ -156,6 +164,7 @@ class PanelRenderer:
     ) -> list[StoredPanel]:
         """Every enabled integration's panel, rendered concurrently, in display order."""
         selection = selection or {}
+        started = time.perf_counter()
         jobs = []
         for row in installations:
             integration = self.registry.get(row.integration)
@@ -163,6 +172,7 @@ class PanelRenderer:
                 continue  # enabled once, but the plugin is not installed or is blocked in this process
             jobs.append(self.stored_panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
         panels = await asyncio.gather(*jobs)
+        metrics.sidebar_built(time.perf_counter() - started)
         return sorted(panels, key=lambda p: (p.title.lower(), p.integration))
 
     async def kept_sidebar(
@@ -172,16 +182,18 @@ class PanelRenderer:
         running (the warm path: nothing to render, no full row to read), in display order; else
         ``None``."""
         selection = selection or {}
+        started = time.perf_counter()
         kept = []
         for name, installation_updated_at in state.installations:
             if self.registry.get(name) is None:
                 continue
             state_key = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
             key = await self.cache.key(tenant_id, name, state_key)
-            panel = await self.renders.kept(key, _flight(tenant_id, name, key)) if key is not None else None
+            panel = await self.renders.kept(key, _flight(tenant_id, name, key), name) if key is not None else None
             if panel is None:
                 return None
             kept.append(panel)
+        metrics.sidebar_built(time.perf_counter() - started)
         return sorted(kept, key=lambda p: (p.title.lower(), p.integration))
 
     async def sidebar(
