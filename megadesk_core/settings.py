@@ -85,8 +85,8 @@ class Settings(BaseSettings):
         default=5.0,
         ge=0,
         le=60,
-        description="How long this process trusts a token it checked: a token revoked elsewhere works here for "
-        "at most this long (revoking through this process takes effect at once). 0: check every request.",
+        description="How long a process trusts a token it checked: a revoked token ('megadesk tokens revoke') "
+        "keeps working for at most this long. 0: check every request.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

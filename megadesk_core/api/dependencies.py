@@ -27,16 +27,15 @@ async def provide_db_session(host: NamedDependency[HostState]) -> AsyncGenerator
 
 
 async def provide_principal(request: Request[Any, Any, Any], host: NamedDependency[HostState]) -> Principal:
-    # Its own short session: when this raises (401), Litestar does not clean up dependencies
-    # already resolved, so a shared request session would stay checked out.
+    # Its own short read, no request session: when this raises (401), Litestar does not clean up
+    # dependencies already resolved, so a shared request session would stay checked out.
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     principal = None
     if scheme.lower() == "bearer":
         principal = host.tokens.get(token)
         if principal is None:
-            async with host.database.session() as session:
-                principal = await authenticate(session, token)
+            principal = await authenticate(host.database, token)
             if principal is not None:
                 host.tokens.put(token, principal)
     if principal is None:

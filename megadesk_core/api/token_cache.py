@@ -10,6 +10,9 @@ key is the token's hash).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from cachetools import TTLCache
 
 from megadesk_core.services.tenants import Principal, hash_token
@@ -18,10 +21,12 @@ MAX_TOKENS = 10_000
 
 
 class TokenCache:
-    def __init__(self, seconds: float, *, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self, seconds: float, *, max_tokens: int = MAX_TOKENS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
         self._principals: TTLCache[str, Principal] | None = (
-            TTLCache(maxsize=max_tokens, ttl=seconds) if seconds > 0 else None
+            TTLCache(maxsize=max_tokens, ttl=seconds, timer=clock) if seconds > 0 else None
         )
 
     def get(self, token: str) -> Principal | None:
@@ -30,8 +35,3 @@ class TokenCache:
     def put(self, token: str, principal: Principal) -> None:
         if self._principals is not None:
             self._principals[hash_token(token)] = principal
-
-    def forget_all(self) -> None:
-        """After a revocation through this process: it takes effect at once here."""
-        if self._principals is not None:
-            self._principals.clear()
