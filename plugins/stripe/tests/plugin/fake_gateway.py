@@ -89,6 +89,15 @@ class FakeGateway:
         self._call("customers_with_email", email)
         return [d.to_customer(c) for c in self.customers.values() if c.get("email") == email and not c.get("deleted")]
 
+    async def search_customers_by_email(self, email: str) -> list[stripe.Customer]:
+        """Stripe Search's ``email:`` clause: exact, case-insensitive."""
+        self._call("search_customers_by_email", email)
+        return [
+            d.to_customer(c)
+            for c in self.customers.values()
+            if str(c.get("email") or "").lower() == email.lower() and not c.get("deleted")
+        ]
+
     async def subscriptions(
         self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
     ) -> list[SubscriptionFields | UnreadableSubscription]:

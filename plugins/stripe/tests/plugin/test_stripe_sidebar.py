@@ -80,6 +80,15 @@ async def test_email_match_is_unverified_and_case_insensitive(stripe_host: Strip
     assert not panel_blocks(panel, ChoiceBlock)
 
 
+async def test_a_customer_stored_in_capitals_is_found_from_any_case(
+    stripe_host: StripeHost, stripe_data: StripeData
+) -> None:
+    customer = await stripe_data.customer("PAT.DOE@EXAMPLE.COM", "Pat Doe")
+    for sent in ("PAT.DOE@EXAMPLE.COM", "pat.doe@example.com", "Pat.Doe@Example.com"):
+        resolved = await stripe_host.resolve(ticket(requester_email=sent))
+        assert resolved is not None and resolved.id == customer.id, sent
+
+
 async def test_several_matches_best_first_and_the_agents_switch(
     stripe_host: StripeHost, stripe_data: StripeData
 ) -> None:
