@@ -158,6 +158,19 @@ def _unreadable_row(sub: UnreadableSubscription, test_mode: bool) -> TableRow:
     )
 
 
+ENDED_SHOWN = 5
+"""Ended (canceled, expired) subscriptions shown at most, newest first; every other one shows."""
+
+
+def shown_subscriptions(
+    subs: Sequence[SubscriptionRecord | UnreadableSubscription],
+) -> list[SubscriptionRecord | UnreadableSubscription]:
+    """Every subscription that is not over, whatever their number, then the newest ended ones."""
+    ended = [s for s in subs if isinstance(s, SubscriptionRecord) and s.is_final]
+    current = [s for s in subs if not (isinstance(s, SubscriptionRecord) and s.is_final)]
+    return current + ended[:ENDED_SHOWN]
+
+
 def subscriptions_block(
     subs: Sequence[SubscriptionRecord | UnreadableSubscription], test_mode: bool, can_cancel: bool
 ) -> TableBlock:
@@ -171,7 +184,7 @@ def subscriptions_block(
         _subscription_row(s, test_mode, can_cancel)
         if isinstance(s, SubscriptionRecord)
         else _unreadable_row(s, test_mode)
-        for s in subs
+        for s in shown_subscriptions(subs)
     ]
     columns += optional_columns(rows, {"invoice": "Invoice", "invoice_pdf": "PDF"})
     return TableBlock(title="Subscriptions", columns=columns, rows=rows, empty_text="No subscriptions.")

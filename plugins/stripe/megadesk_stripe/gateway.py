@@ -29,6 +29,7 @@ MATCH_LIMIT = 25
 """At most this many customers per email lookup: each match is ranked by its own reads, so more
 would cost a render dozens of requests (a person rarely has more than a handful)."""
 _PRODUCT_PAGES = 10
+_SUBSCRIPTION_PAGES = 10
 
 
 def search_string(value: str) -> str:
@@ -73,19 +74,28 @@ class StripeGateway:
     # Subscriptions
 
     async def subscriptions(
-        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+        self, customer_id: str, *, with_invoices: bool = False
     ) -> list[SubscriptionFields | UnreadableSubscription]:
-        """The customer's subscriptions in any status, newest first; ``with_invoices``: each
-        with its latest invoice's links (expanded on the same request; needs Invoices: Read).
+        """The customer's subscriptions in any status, newest first, every page of 100 up to
+        ``_SUBSCRIPTION_PAGES`` (a live subscription is never lost behind canceled ones; one
+        request for nearly every customer); ``with_invoices``: each with its latest invoice's
+        links (expanded on the same request; needs Invoices: Read).
 
         Read as JSON, like the payments, one subscription at a time: one of an unexpected shape
         comes back as :class:`UnreadableSubscription` and the others still show."""
-        params: dict[str, object] = {"customer": customer_id, "status": "all", "limit": limit}
+        params: dict[str, object] = {"customer": customer_id, "status": "all", "limit": 100}
         if with_invoices:
             params["expand"] = ["data.latest_invoice"]
+        subscriptions: list[SubscriptionFields | UnreadableSubscription] = []
         with stripe_errors(perm.SUBSCRIPTIONS_READ):
-            response = await self._client.raw_request_async("get", "/v1/subscriptions", **params)
-        return [readable_subscription(subscription) for subscription in response.data["data"]]
+            for _ in range(_SUBSCRIPTION_PAGES):
+                response = await self._client.raw_request_async("get", "/v1/subscriptions", **params)
+                page = response.data["data"]
+                subscriptions += [readable_subscription(subscription) for subscription in page]
+                if not response.data.get("has_more") or not page:
+                    break
+                params["starting_after"] = page[-1]["id"]
+        return subscriptions
 
     async def product_names(self) -> dict[str, str]:
         """Every product's name by id (active and archived), at most ``_PRODUCT_PAGES`` pages of

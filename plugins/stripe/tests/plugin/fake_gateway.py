@@ -99,13 +99,13 @@ class FakeGateway:
         ]
 
     async def subscriptions(
-        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+        self, customer_id: str, *, with_invoices: bool = False
     ) -> list[SubscriptionFields | UnreadableSubscription]:
         self._call("subscriptions", customer_id)
         if with_invoices and "invoices" in self.denied:
             raise MissingPermissionError("The Stripe key lacks Invoices: Read (rak_invoice_read)")
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
-        return [readable_subscription(s) for s in subs[:limit]]
+        return [readable_subscription(s) for s in subs]
 
     async def product_names(self) -> dict[str, str]:
         self._call("product_names")
