@@ -53,6 +53,7 @@ __all__ = [
     "HOOK_API_VERSION",
     "MIN_HOOK_API_VERSION",
     "PANEL_SCHEMA_VERSION",
+    "ActingPrincipal",
     "ActionButton",
     "ActionHandler",
     "ActionPayload",
@@ -203,6 +204,20 @@ class ResolvedCustomer(_Frozen):
     alternatives: list[CustomerCandidate] = Field(default_factory=list)
 
 
+class ActingPrincipal(_Frozen):
+    """Who runs an action: the API token's name and id and its role in the tenant. The host
+    passes it to action handlers (and ``run_action``) that name a ``principal`` argument, so an
+    action can allow more to an admin than to an agent, and say who acted."""
+
+    name: str
+    role: Literal["agent", "admin"]
+    token_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
 class ActionPayload(BaseModel):
     """Base of every action's payload model. Actions subclass it and add their own fields."""
 
@@ -218,7 +233,7 @@ class ActionPayload(BaseModel):
 
 ActionHandler = Callable[..., "ActionResult | Awaitable[ActionResult]"]
 """Runs one action: called like the ``run_action`` hook, with the arguments it names of
-``context``, ``ticket``, ``customer``, ``payload`` and ``idempotency_key``."""
+``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key`` and ``principal``."""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ first result for a repeated key instead of acting twice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import stripe
-from stripe.params import ProductListParams
+from stripe.params import ProductListParams, RefundCreateParams
 
 from megadesk_stripe import permissions as perm
 from megadesk_stripe.disputes import DisputeRecord, dispute_record
@@ -37,6 +38,10 @@ def search_string(value: str) -> str:
     escaped with a backslash)."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
+"""The reasons Stripe accepts for a refund."""
 
 
 class StripeGateway:
@@ -131,6 +136,13 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
 
+    async def keep_subscription_renewing(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+        """Undo a cancellation at period end (``cancel_at_period_end`` back to false)."""
+        with stripe_errors(perm.SUBSCRIPTIONS_WRITE):
+            return await self._v1.subscriptions.update_async(
+                subscription_id, {"cancel_at_period_end": False}, options={"idempotency_key": idempotency_key}
+            )
+
     # Payments
 
     async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
@@ -177,20 +189,28 @@ class StripeGateway:
         return ids
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        ticket_id: str,
+        request_tag: str,
+        *,
+        amount: int | None = None,
+        reason: RefundReason = "requested_by_customer",
+        note: str | None = None,
     ) -> stripe.Refund:
-        """Refund what is left of a payment. No ``amount``: Stripe refunds the remainder, and the
-        request stays identical on a retry, as idempotent replay requires (``request_tag`` is
-        derived from the idempotency key, so it is identical too)."""
+        """Refund a payment: ``amount`` (minor units) of it, or without one what is left (Stripe
+        refunds the remainder). The request is built only from the action's payload and the
+        idempotency key (``request_tag`` is derived from it), so it is identical on a retry, as
+        idempotent replay requires. ``note``: the agent's words, kept in the refund's metadata."""
+        metadata = {"megadesk_ticket": ticket_id, REQUEST_TAG_KEY: request_tag}
+        if note:
+            metadata["megadesk_note"] = note
+        params: RefundCreateParams = {"payment_intent": payment_intent_id, "reason": reason, "metadata": metadata}
+        if amount is not None:
+            params["amount"] = amount
         with stripe_errors(perm.REFUNDS_WRITE):
-            return await self._v1.refunds.create_async(
-                {
-                    "payment_intent": payment_intent_id,
-                    "reason": "requested_by_customer",
-                    "metadata": {"megadesk_ticket": ticket_id, REQUEST_TAG_KEY: request_tag},
-                },
-                options={"idempotency_key": idempotency_key},
-            )
+            return await self._v1.refunds.create_async(params, options={"idempotency_key": idempotency_key})
 
     # Capability probes (read-only)
 

@@ -117,7 +117,11 @@ def build_panel(data: PanelData) -> Panel:
     if "product_names" in data.failed:
         out.append(blocks.section_unavailable("Product names", data.failed["product_names"]))
     if data.subscriptions is not None:
-        out.append(blocks.subscriptions_block(data.subscriptions, data.test_mode, "cancel" not in unavailable))
+        out.append(
+            blocks.subscriptions_block(
+                data.subscriptions, data.test_mode, "cancel" not in unavailable, "resume" not in unavailable
+            )
+        )
     elif "subscriptions" in data.failed:
         out.append(blocks.section_unavailable("Subscriptions", data.failed["subscriptions"]))
     if data.payments is not None:

@@ -25,8 +25,8 @@ async def test_verified_ticket_shows_customer_subscriptions_and_payments(acme, w
     assert status_of(panel, "Recent payments", payments.refunded) == "refunded"
     assert status_of(panel, "Recent payments", payments.partially_refunded) == "partly refunded"
     # Refund only where it applies: succeeded and not fully refunded.
-    assert buttons(panel, "Recent payments", payments.succeeded) == ["refund_payment"]
-    assert buttons(panel, "Recent payments", payments.partially_refunded) == ["refund_payment"]
+    assert buttons(panel, "Recent payments", payments.succeeded) == ["refund_payment", "partial_refund"]
+    assert buttons(panel, "Recent payments", payments.partially_refunded) == ["refund_payment", "partial_refund"]
     assert buttons(panel, "Recent payments", payments.failed) == []
     assert buttons(panel, "Recent payments", payments.refunded) == []
 

@@ -24,7 +24,7 @@ from megadesk_stripe.records import (
     readable_subscription,
 )
 
-from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
+from megadesk_core.errors import IntegrationError, InvalidInputError, MissingPermissionError, NotFoundError
 from megadesk_core.memo import RenderMemo
 
 
@@ -141,9 +141,17 @@ class FakeGateway:
         return self.invoice_payments.get(invoice_id, [])
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str = ""
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        ticket_id: str,
+        request_tag: str = "",
+        *,
+        amount: int | None = None,
+        reason: str = "requested_by_customer",
+        note: str | None = None,
     ) -> stripe.Refund:
-        self._call("refund_payment_intent", payment_intent_id)
+        self._call("refund_payment_intent", payment_intent_id, amount, reason)
         self.writes.append(("refund", payment_intent_id, idempotency_key))
         if self.refund_errors:
             raise self.refund_errors.pop(0)
@@ -151,10 +159,14 @@ class FakeGateway:
             return self.refunds_by_key[idempotency_key]
         pi = self.payment_intents_by_id[payment_intent_id]
         charge = pi["latest_charge"]
-        amount = charge["amount_captured"] - charge["amount_refunded"]
-        if charge["refunded"] or amount <= 0:
+        left = charge["amount_captured"] - charge["amount_refunded"]
+        if charge["refunded"] or left <= 0:
             raise AlreadyRefundedError(f"Stripe refused it: Charge {charge['id']} has already been refunded.")
-        charge.update(amount_refunded=charge["amount_captured"], refunded=True)
+        if amount is not None and amount > left:
+            raise InvalidInputError(f"Stripe did not accept the request: Refund amount is greater than {left}.")
+        amount = left if amount is None else amount
+        refunded = charge["amount_refunded"] + amount
+        charge.update(amount_refunded=refunded, refunded=refunded >= charge["amount_captured"])
         refund_id = f"re_{len(self.writes)}"
         if isinstance(charge.get("refunds"), dict):
             charge["refunds"]["data"].append(
@@ -192,4 +204,10 @@ class FakeGateway:
         self._call("cancel_subscription_at_period_end", subscription_id)
         self.writes.append(("cancel_at_period_end", subscription_id, idempotency_key))
         self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = True
+        return d.to_subscription(self.subscriptions_by_id[subscription_id])
+
+    async def keep_subscription_renewing(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+        self._call("keep_subscription_renewing", subscription_id)
+        self.writes.append(("resume", subscription_id, idempotency_key))
+        self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = False
         return d.to_subscription(self.subscriptions_by_id[subscription_id])

@@ -45,7 +45,8 @@ async def _panel(gateway: FakeGateway, resolved: ResolvedCustomer = VERIFIED, **
 
 
 def _buttons(table: TableBlock) -> list[ActionButton]:
-    return [button for row in table.rows for button in row.actions]
+    """The buttons that refund in full or cancel (every refundable payment also offers "Refund part…")."""
+    return [button for row in table.rows for button in row.actions if button.action != "partial_refund"]
 
 
 async def test_verified_panel_has_no_warning_and_shows_the_customer() -> None:
@@ -130,7 +131,7 @@ async def test_subscriptions_table() -> None:
         ("Cancel now", False),
     ]
     assert rows["sub_ending"].cells["status"].hint == "cancels at period end"
-    assert [b.label for b in rows["sub_ending"].actions] == ["Cancel now"]
+    assert [b.label for b in rows["sub_ending"].actions] == ["Resume", "Cancel now"]
     trial = rows["sub_trial"]
     assert trial.cells["plan"].text == "Tokyo plan"
     assert trial.cells["price"].text == "¥5,000 / month"

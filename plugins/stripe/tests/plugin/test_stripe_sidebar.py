@@ -59,7 +59,7 @@ async def test_verified_customer(stripe_host: StripeHost, stripe_data: StripeDat
     payments = {r.id: r for r in panel_table(panel, "Recent payments").rows}
     assert payments[yen.id].cells["amount"].text == "¥5,000"
     assert payments[yen.id].cells["description"].text == "Tokyo order"
-    assert [b.label for b in payments[yen.id].actions] == ["Refund ¥5,000"]
+    assert [b.label for b in payments[yen.id].actions] == ["Refund ¥5,000", "Refund part…"]
     # The subscription's first invoice was paid by a payment intent of its own.
     assert any(r.cells["amount"].text == "$29.00" for r in payments.values())
 
