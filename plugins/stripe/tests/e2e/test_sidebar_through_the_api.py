@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from megadesk_stripe.blocks import ENDED_SHOWN
 from stripe_panels import blocks, buttons, notices, status_of, table, values
 
 
@@ -107,3 +108,18 @@ async def test_the_key_is_never_shown(acme, emulator):
     sidebar = str(await acme.sidebar("T-1001"))
     assert "rk_test" not in audit
     assert "rk_test" not in sidebar
+
+
+async def test_a_customer_stored_in_capitals_is_found_by_a_lower_case_ticket(acme, world):
+    panel = await acme.panel("T-1013", "stripe")
+    assert panel["verified"] is False
+    assert values(panel)["Email"] == "SAM.SEATS@EXAMPLE.COM"
+    assert buttons(panel, "Recent payments", world.seats_payment_id) == ["refund_payment", "partial_refund"]
+
+
+async def test_a_live_subscription_shows_behind_ended_ones(acme, world):
+    panel = await acme.panel("T-1014", "stripe")
+    rows = table(panel, "Subscriptions")["rows"]
+    assert world.plans_live_subscription_id in [r["id"] for r in rows]
+    assert status_of(panel, "Subscriptions", world.plans_live_subscription_id) == "active"
+    assert len(rows) == 1 + ENDED_SHOWN
