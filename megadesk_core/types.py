@@ -36,6 +36,7 @@ from megadesk_core.panel import (
     TableBlock,
     TableCell,
     TableColumn,
+    TablePage,
     TableRow,
 )
 
@@ -81,6 +82,7 @@ __all__ = [
     "TableBlock",
     "TableCell",
     "TableColumn",
+    "TablePage",
     "TableRow",
     "TicketContext",
     "UnavailableFeature",
@@ -174,7 +176,10 @@ class TicketContext(_Frozen):
 
     ``custom_data`` is only this integration's block of the ticket's Custom Data
     (``custom_data["integrations"][<name>]``), or ``{}``. ``selection`` is the agent's
-    choice from a :class:`~megadesk_core.panel.ChoiceBlock`, if any.
+    choice from a :class:`~megadesk_core.panel.ChoiceBlock`, if any. ``page`` is the cursor of
+    a table's next page the agent asked for (a ``TableBlock.next_page.cursor`` this plugin
+    drew), or ``None``: draw that table's rows from there on. It comes from the agent's browser:
+    check it like any input.
     """
 
     ticket_id: str
@@ -182,6 +187,7 @@ class TicketContext(_Frozen):
     subject: str | None = None
     custom_data: dict[str, Any] = Field(default_factory=dict)
     selection: str | None = None
+    page: str | None = None
 
 
 class CustomerCandidate(_Frozen):

@@ -103,11 +103,15 @@ class PanelRenderer:
         *,
         fresh: bool = False,
         customer: ResolvedCustomer | None = None,
+        page: str | None = None,
     ) -> SidebarPanel:
         """One integration's panel; ``fresh`` skips the cache (the result still refills it).
-        ``customer``: already resolved for this ticket and selection (after an action)."""
+        ``customer``: already resolved for this ticket and selection (after an action).
+        ``page``: a table's next page (``TableBlock.next_page.cursor``), passed to the plugin."""
         # Settings and ticket changes move updated_at, so they change the key by themselves.
-        state = fingerprint(ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat())
+        state = fingerprint(
+            ticket.external_id, ticket.updated_at.isoformat(), selection, row.updated_at.isoformat(), page
+        )
         key = await self.cache.key(row.tenant_id, integration.name, state)
         if key is not None and not fresh and (cached := await self.cache.get(key)) is not None:
             return cached
@@ -115,7 +119,7 @@ class PanelRenderer:
         async def render() -> SidebarPanel:
             context = integration_context(row, self.keyring, integration.manifest, integration.options)
             try:
-                view = ticket_context(ticket, integration.name, selection)
+                view = ticket_context(ticket, integration.name, selection, page)
                 return await render_panel(IntegrationHooks(self.registry, integration), context, view, customer)
             finally:
                 await context.memo.aclose()

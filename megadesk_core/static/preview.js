@@ -10,6 +10,7 @@ import {
   replacePanel,
   setPanelBusy,
   showPanelMessage,
+  withNextPage,
 } from "./sidebar-renderer.js";
 
 const TOKEN_KEY = "megadesk.preview.token";
@@ -187,6 +188,7 @@ const handlers = {
     reloadPanel(panel);
   },
   onReload: (panel) => reloadPanel(panel),
+  onMore: (panel, block) => showMore(panel, block),
 };
 
 /** Draw a panel in place of its card, with a result message if given. */
@@ -203,6 +205,23 @@ async function reloadPanel(panel) {
       select: state.selections.get(panel.integration),
     });
     if (generation === state.generation) drawPanel(fresh);
+  } catch (error) {
+    if (generation !== state.generation) return;
+    setPanelBusy($("panels"), panel.integration, false);
+    showPanelMessage($("panels"), panel.integration, { tone: "danger", text: error.detail });
+  }
+}
+
+/** A table's "show more": its next page, appended to the rows the panel shows. */
+async function showMore(panel, block) {
+  const generation = state.generation;
+  setPanelBusy($("panels"), panel.integration, true);
+  try {
+    const page = await api.get(`/api/v1/tickets/${seg(state.ticketId)}/panels/${seg(panel.integration)}`, {
+      select: state.selections.get(panel.integration),
+      page: block.next_page.cursor,
+    });
+    if (generation === state.generation) drawPanel(withNextPage(panel, page, block.title));
   } catch (error) {
     if (generation !== state.generation) return;
     setPanelBusy($("panels"), panel.integration, false);

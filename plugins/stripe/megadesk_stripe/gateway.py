@@ -19,7 +19,7 @@ from megadesk_stripe.errors import stripe_errors, translate
 from megadesk_stripe.permissions import Permission
 from megadesk_stripe.records import (
     REQUEST_TAG_KEY,
-    PaymentRecord,
+    PaymentPage,
     SubscriptionFields,
     UnreadableSubscription,
     payment_record,
@@ -145,22 +145,27 @@ class StripeGateway:
 
     # Payments
 
-    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
-        """The customer's latest payments, each with its latest charge and that charge's refunds
-        (refund, dispute flag, receipt and decline state), on one request. ``with_refunds=False``:
-        without the refunds (a key without Refunds: Read), refund totals from the charge only.
+    async def payment_intents(
+        self, customer_id: str, limit: int, *, with_refunds: bool = True, starting_after: str | None = None
+    ) -> PaymentPage:
+        """The customer's latest payments (older than ``starting_after``, a payment intent id,
+        when given), each with its latest charge and that charge's refunds (refund, dispute flag,
+        receipt and decline state), on one request. ``with_refunds=False``: without the refunds
+        (a key without Refunds: Read), refund totals from the charge only.
 
         Read as JSON, not as stripe-python objects: see :func:`~megadesk_stripe.records.payment_record`.
         """
+        params: dict[str, object] = {
+            "customer": customer_id,
+            "limit": limit,
+            "expand": ["data.latest_charge.refunds" if with_refunds else "data.latest_charge"],
+        }
+        if starting_after is not None:
+            params["starting_after"] = starting_after
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
-            response = await self._client.raw_request_async(
-                "get",
-                "/v1/payment_intents",
-                customer=customer_id,
-                limit=limit,
-                expand=["data.latest_charge.refunds" if with_refunds else "data.latest_charge"],
-            )
-        return [payment_record(intent) for intent in response.data["data"]]
+            response = await self._client.raw_request_async("get", "/v1/payment_intents", **params)
+        payments = [payment_record(intent) for intent in response.data["data"]]
+        return PaymentPage(payments, has_more=bool(response.data.get("has_more")))
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         with stripe_errors(perm.PAYMENT_INTENTS_READ):

@@ -14,6 +14,7 @@ from megadesk_core.panel import (
     TableBlock,
     TableCell,
     TableColumn,
+    TablePage,
     TableRow,
     Tone,
 )
@@ -135,6 +136,8 @@ def payments_block(
     test_mode: bool,
     can_refund: bool,
     disputes: DisputesByPayment | None = None,
+    *,
+    next_page: str | None = None,
 ) -> TableBlock:
     columns = [
         TableColumn(key="date", label="Date"),
@@ -149,6 +152,7 @@ def payments_block(
         columns=columns,
         rows=rows,
         empty_text="No payments.",
+        next_page=TablePage(cursor=next_page, label=f"Show {limit} older") if next_page else None,
     )
 
 

@@ -61,8 +61,9 @@ def _reads(context: StripeContext) -> StripeReads:
     return StripeReads(_gateway(context.settings, context.options, context.http), context.memo, _product_names, account)
 
 
-def _plan(context: StripeContext) -> PanelPlan:
-    return PanelPlan(context.settings.payment_history_limit, panel.unavailable_features(context.settings_check))
+def _plan(context: StripeContext, ticket: TicketContext) -> PanelPlan:
+    unavailable = panel.unavailable_features(context.settings_check)
+    return PanelPlan(context.settings.payment_history_limit, unavailable, panel.payments_after(ticket.page))
 
 
 @hookimpl
@@ -91,7 +92,7 @@ async def check_settings(settings: StripeSettings, options: StripeOptions | None
 @hookimpl
 async def resolve_customer(context: StripeContext, ticket: TicketContext) -> ResolvedCustomer | None:
     prefetch = context.purpose == "panel"  # the panel follows: start its reads now
-    return await resolution.resolve_customer(_reads(context), ticket, _plan(context), prefetch=prefetch)
+    return await resolution.resolve_customer(_reads(context), ticket, _plan(context, ticket), prefetch=prefetch)
 
 
 @hookimpl
@@ -106,6 +107,7 @@ async def sidebar_panel(context: StripeContext, ticket: TicketContext, customer:
         test_mode=is_test_key(settings.restricted_key.get_secret_value()),
         payment_history_limit=settings.payment_history_limit,
         selection=ticket.selection,
+        page=ticket.page,
     )
 
 

@@ -149,7 +149,7 @@ async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPl
         if not plan.reads("payments"):
             return None
         try:
-            payments = await reads.payments(customer.id, plan)
+            payments = await reads.payments(customer.id, plan.first_page)
         except MissingPermissionError:
             return None
         return max((p.created for p in payments), default=None)

@@ -123,3 +123,20 @@ async def test_a_live_subscription_shows_behind_ended_ones(acme, world):
     assert world.plans_live_subscription_id in [r["id"] for r in rows]
     assert status_of(panel, "Subscriptions", world.plans_live_subscription_id) == "active"
     assert len(rows) == 1 + ENDED_SHOWN
+
+
+async def test_payment_history_shows_more_through_the_api(acme):
+    await acme.configure("stripe", {"payment_history_limit": 2})
+    first = table(await acme.panel("T-1001", "stripe"), "Recent payments")
+    cursor = first["next_page"]["cursor"]
+    assert first["next_page"]["label"] == "Show 2 older"
+    response = await acme.client.get(
+        "/api/v1/tickets/T-1001/panels/stripe", params={"page": cursor}, headers=acme.agent_headers
+    )
+    assert response.status_code == 200, response.text
+    second = table(response.json(), "Recent payments")
+    assert second["title"] == first["title"]
+    assert len(second["rows"]) == 2
+    assert not {r["id"] for r in second["rows"]} & {r["id"] for r in first["rows"]}
+    # The first page is still what the panel shows without a cursor (the cache keys the page).
+    assert table(await acme.panel("T-1001", "stripe"), "Recent payments")["rows"] == first["rows"]

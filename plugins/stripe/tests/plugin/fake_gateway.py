@@ -17,7 +17,7 @@ from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
 from megadesk_stripe.records import (
-    PaymentRecord,
+    PaymentPage,
     SubscriptionFields,
     UnreadableSubscription,
     payment_record,
@@ -111,14 +111,20 @@ class FakeGateway:
         self._call("product_names")
         return dict(self.products)
 
-    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
+    async def payment_intents(
+        self, customer_id: str, limit: int, *, with_refunds: bool = True, starting_after: str | None = None
+    ) -> PaymentPage:
         self._call("payment_intents", customer_id, limit)
         if with_refunds and "refunds" in self.denied:
             raise MissingPermissionError("The Stripe key lacks Refunds: Read (rak_refund_read)")
         pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
+        if starting_after is not None:
+            ids = [p["id"] for p in pis]
+            pis = pis[ids.index(starting_after) + 1 :] if starting_after in ids else []
         if not with_refunds:
             pis = [_without_refunds(p) for p in pis]
-        return [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
+        records = [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
+        return PaymentPage(records, has_more=len(pis) > limit)
 
     async def disputes_for_payment(self, payment_intent_id: str) -> list[DisputeRecord]:
         self._call("disputes_for_payment", payment_intent_id)
