@@ -22,6 +22,7 @@ const state = {
   ticketId: null,
   selections: new Map(), // integration -> the agent's choice (?select=)
   declarations: new Map(), // integration -> Promise of its declared actions (cached)
+  actor: null, // who the token acts as ({ name, role }), shown in the action dialog
   generation: 0, // bumped when the ticket changes, so late answers for another ticket are dropped
 };
 
@@ -75,6 +76,7 @@ async function start(token) {
   $("auth").hidden = true;
   try {
     const me = await api.get("/api/v1/me");
+    state.actor = { name: me.token_name, role: me.role };
     $("session-name").textContent = me.token_name;
     $("session-tenant").textContent = me.tenant;
     $("session-role").textContent = me.role;
@@ -277,6 +279,7 @@ async function runAction(panel, button, buttonElement) {
     panel,
     button,
     declaration,
+    actor: state.actor,
     send: (body, idempotencyKey) =>
       api.post(`/api/v1/tickets/${seg(ticketId)}/panels/${seg(panel.integration)}/actions/${seg(declaration.name)}`, body, {
         params: { select },
