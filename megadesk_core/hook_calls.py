@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from megadesk_core.panel import Panel
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration, resolved
 from megadesk_core.types import (
+    ActingPrincipal,
     ActionPayload,
     ActionResult,
     ActionSpec,
@@ -60,6 +61,7 @@ class IntegrationHooks:
         spec: ActionSpec,
         payload: ActionPayload,
         idempotency_key: str,
+        principal: ActingPrincipal | None = None,
     ) -> ActionResult:
         """The action's own handler when it declares one, else the ``run_action`` hook."""
         arguments: dict[str, Any] = {
@@ -68,6 +70,7 @@ class IntegrationHooks:
             "customer": customer,
             "payload": payload,
             "idempotency_key": idempotency_key,
+            "principal": principal,
         }
         if spec.handler is not None:
             result = await call_with_named_arguments(spec.handler, arguments)

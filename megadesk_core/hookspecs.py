@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from megadesk_core.markers import CONTRACT_ATTRIBUTE, HookContract, hook_contract, hookspec
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
+    ActingPrincipal,
     ActionPayload,
     ActionResult,
     ActionSpec,
@@ -144,7 +145,8 @@ def actions() -> list[ActionSpec]:  # type: ignore[empty-body]
         (a subclass of :class:`~megadesk_core.types.ActionPayload`), a confirmation text, a
         danger flag, whether it needs a verified customer (the host enforces that) and its
         ``handler``: the function that runs it, called like ``run_action`` (with the arguments
-        it names of ``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key``;
+        it names of ``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key``,
+        ``principal``;
         ``payload`` already an instance of the action's model). An action without a handler
         goes to the ``run_action`` hook.
 
@@ -175,6 +177,7 @@ def run_action(  # type: ignore[empty-body]
     action: str,
     payload: ActionPayload,
     idempotency_key: str,
+    principal: ActingPrincipal | None,
 ) -> ActionResult | Awaitable[ActionResult]:
     """Run one declared action that has no ``handler`` of its own (most plugins give each action
     a handler instead; see ``actions``). Called only after the host checked the agent's role,
@@ -191,6 +194,10 @@ def run_action(  # type: ignore[empty-body]
         idempotency_key: 64 hex characters, the same for every retry of the request (derived
             from the tenant and the agent's ``Idempotency-Key``); pass it, or a key made from it
             and the operation, to upstream writes so that a retry never acts twice.
+        principal: who runs the action (:class:`~megadesk_core.types.ActingPrincipal`: the
+            token's name and id, ``role`` ``"agent"`` or ``"admin"``), for limits that depend on
+            the role (enforce them here, server-side) and for saying who acted. Optional:
+            ``None`` from a host that does not pass it; treat that as an agent.
 
     Returns:
         An :class:`~megadesk_core.types.ActionResult`; raise an

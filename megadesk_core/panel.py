@@ -88,14 +88,28 @@ class TableRow(_Frozen):
     actions: list[ActionButton] = Field(default_factory=list)
 
 
+class TablePage(_Frozen):
+    """The next page of a table's rows: the renderer offers a "show more" button that asks for
+    the integration's panel again with ``page=<cursor>`` and appends the rows of the table with
+    the same title in the answer (and takes that table's ``next_page``)."""
+
+    cursor: str = Field(min_length=1, max_length=255, description="Opaque to the host; the plugin reads it back.")
+    label: str = "Show more"
+
+
 class TableBlock(_Frozen):
-    """Rows of records with optional per-row actions, e.g. payment history."""
+    """Rows of records with optional per-row actions, e.g. payment history. With ``next_page``,
+    a "show more" button reloads the panel with ``?page=<cursor>``, which reaches the plugin as
+    ``TicketContext.page``, and appends the rows of the table of the same title."""
 
     type: Literal["table"] = "table"
     title: str | None = None
     columns: list[TableColumn]
     rows: list[TableRow]
     empty_text: str | None = None
+    next_page: TablePage | None = None
+    """Optional: more rows exist (see :class:`TablePage`); the plugin gets the cursor back as
+    ``TicketContext.page``."""
 
 
 class BadgesBlock(_Frozen):

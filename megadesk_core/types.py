@@ -36,6 +36,7 @@ from megadesk_core.panel import (
     TableBlock,
     TableCell,
     TableColumn,
+    TablePage,
     TableRow,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "HOOK_API_VERSION",
     "MIN_HOOK_API_VERSION",
     "PANEL_SCHEMA_VERSION",
+    "ActingPrincipal",
     "ActionButton",
     "ActionHandler",
     "ActionPayload",
@@ -80,6 +82,7 @@ __all__ = [
     "TableBlock",
     "TableCell",
     "TableColumn",
+    "TablePage",
     "TableRow",
     "TicketContext",
     "UnavailableFeature",
@@ -173,7 +176,10 @@ class TicketContext(_Frozen):
 
     ``custom_data`` is only this integration's block of the ticket's Custom Data
     (``custom_data["integrations"][<name>]``), or ``{}``. ``selection`` is the agent's
-    choice from a :class:`~megadesk_core.panel.ChoiceBlock`, if any.
+    choice from a :class:`~megadesk_core.panel.ChoiceBlock`, if any. ``page`` is the cursor of
+    a table's next page the agent asked for (a ``TableBlock.next_page.cursor`` this plugin
+    drew), or ``None``: draw that table's rows from there on. It comes from the agent's browser:
+    check it like any input.
     """
 
     ticket_id: str
@@ -181,6 +187,7 @@ class TicketContext(_Frozen):
     subject: str | None = None
     custom_data: dict[str, Any] = Field(default_factory=dict)
     selection: str | None = None
+    page: str | None = None
 
 
 class CustomerCandidate(_Frozen):
@@ -203,6 +210,20 @@ class ResolvedCustomer(_Frozen):
     alternatives: list[CustomerCandidate] = Field(default_factory=list)
 
 
+class ActingPrincipal(_Frozen):
+    """Who runs an action: the API token's name and id and its role in the tenant. The host
+    passes it to action handlers (and ``run_action``) that name a ``principal`` argument, so an
+    action can allow more to an admin than to an agent, and say who acted."""
+
+    name: str
+    role: Literal["agent", "admin"]
+    token_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
 class ActionPayload(BaseModel):
     """Base of every action's payload model. Actions subclass it and add their own fields."""
 
@@ -218,7 +239,7 @@ class ActionPayload(BaseModel):
 
 ActionHandler = Callable[..., "ActionResult | Awaitable[ActionResult]"]
 """Runs one action: called like the ``run_action`` hook, with the arguments it names of
-``context``, ``ticket``, ``customer``, ``payload`` and ``idempotency_key``."""
+``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key`` and ``principal``."""
 
 
 @dataclass(frozen=True)

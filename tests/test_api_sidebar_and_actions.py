@@ -85,6 +85,8 @@ async def test_action_runs_replays_by_idempotency_key_and_shows_new_state(megade
     assert first.status_code == 200, first.text
     body = first.json()
     assert body["result"]["message"] == "Note added"
+    # The host told the plugin who acted: the agent's token (its name and role; never the token).
+    assert body["result"]["details"] == {"by": "acme agent", "role": "agent"}
     assert body["panel"]["blocks"][0]["items"][1] == {"label": "Notes", "value": "1", "href": None, "badge": None}
 
     again = await acme.run_action("T-1", "sample", "add_note", payload, idempotency_key="key-1")

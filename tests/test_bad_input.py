@@ -148,3 +148,19 @@ async def test_string_and_list_lengths_of_parameters_are_bounded(megadesk_tenant
         headers={**acme.agent_headers, "Idempotency-Key": "k" * 256},
     )
     _problem(key, 400)
+
+
+async def test_the_requester_email_is_kept_as_sent_and_a_bad_one_refused(megadesk_tenant):
+    acme = await _acme(megadesk_tenant)
+    # Not rewritten (EmailStr lower-cased the domain): an integration whose upstream compares
+    # addresses case-sensitively sees what the help desk has.
+    kept = await acme.client.put(
+        "/api/v1/tickets/T-4", json={"requester_email": " PAT.DOE@EXAMPLE.COM "}, headers=acme.admin_headers
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["requester_email"] == "PAT.DOE@EXAMPLE.COM"
+    for bad in ("not-an-address", "ada@printer.local", "Ada <ada@example.com>"):
+        response = await acme.client.put(
+            "/api/v1/tickets/T-5", json={"requester_email": bad}, headers=acme.admin_headers
+        )
+        _problem(response, 400, "requester_email")

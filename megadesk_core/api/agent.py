@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from megadesk_core.api.integrations_views import action_out
-from megadesk_core.api.schemas import ActionOut, TicketOut, TicketUpsert
+from megadesk_core.api.schemas import NO_NUL, ActionOut, TicketOut, TicketUpsert
 from megadesk_core.api.state import HostState
 from megadesk_core.db.models import IntegrationInstallation, Ticket
 from megadesk_core.errors import RequestError, not_found
@@ -32,6 +32,10 @@ MAX_SELECT_LENGTH = 255
 TICKET_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 """What the database and Megadesk's screens can hold: no control characters (NUL included)."""
 SELECT_DESCRIPTION = "The agent's choice among several matching records (from a choice block)."
+PAGE_DESCRIPTION = (
+    "A table's next page: the cursor of its next_page ('show more'). The panel's table of the same title "
+    "then holds the rows from there on."
+)
 
 
 def _ticket_out(ticket: Ticket) -> TicketOut:
@@ -174,11 +178,14 @@ class TicketController(Controller):
         integration: FromPath[str],
         select: Annotated[str | None, QueryParameter(max_length=255, description=SELECT_DESCRIPTION)] = None,
         fresh: Annotated[bool, QueryParameter(description=FRESH_DESCRIPTION)] = False,
+        page: Annotated[
+            str | None, QueryParameter(max_length=255, pattern=NO_NUL, description=PAGE_DESCRIPTION)
+        ] = None,
     ) -> Response[bytes]:
         async with host.database.session() as db_session:
             ticket = await _ticket(db_session, agent, ticket_id)
             loaded, row = await _enabled(host, db_session, agent, integration)
-        stored = await host.renderer.stored_panel(ticket, row, loaded, select, fresh=fresh)
+        stored = await host.renderer.stored_panel(ticket, row, loaded, select, fresh=fresh, page=page)
         return Response(stored.body.encode(), media_type="application/json")
 
     @post(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+import email_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from megadesk_core.text_safety import strip_nul
 from megadesk_core.types import SettingsCheck
@@ -45,11 +46,33 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+def _valid_email(value: str) -> str:
+    """``value`` exactly as sent (outer spaces aside), once it validates as an address.
+
+    Not normalised: ``EmailStr`` would lower-case the domain, and an integration whose upstream
+    compares addresses case-sensitively (Stripe's customer list filter) must see what the help
+    desk has. Integrations compare case-insensitively where they need to."""
+    address = value.strip()
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"is not a valid email address: {exc}") from None
+    return address
+
+
+RequesterEmail = Annotated[str, AfterValidator(_valid_email)]
+"""A requester's address: validated like ``EmailStr``, kept as sent."""
+
+
 class TicketUpsert(_Body):
     """What Megadesk sends about a ticket: the requester and the tenant's Custom Data."""
 
-    requester_email: EmailStr | None = Field(
-        default=None, description="The requester's address; special-use domains (.local, .arpa...) are refused."
+    requester_email: RequesterEmail | None = Field(
+        default=None,
+        max_length=320,
+        json_schema_extra={"format": "email"},
+        description="The requester's address, kept as sent (letter case included); special-use domains "
+        "(.local, .arpa...) are refused.",
     )
     subject: Annotated[str | None, AfterValidator(_no_nul)] = Field(default=None, max_length=500, pattern=NO_NUL)
     custom_data: Annotated[dict[str, Any], AfterValidator(_without_nul)] = Field(

@@ -11,10 +11,14 @@ from megadesk_core.contract.calls import ScenarioRun, StopScenario
 from megadesk_core.contract.findings import leaks
 from megadesk_core.contract.inputs import ContractAction, ContractScenario
 from megadesk_core.errors import IntegrationError
-from megadesk_core.types import ActionPayload, ActionResult, IntegrationContext, ResolvedCustomer
+from megadesk_core.types import ActingPrincipal, ActionPayload, ActionResult, IntegrationContext, ResolvedCustomer
 
 FOREIGN_TARGET = "megadesk-contract-foreign-target"
 """The ``target`` the contract sends to check that an action refuses someone else's object."""
+
+
+CONTRACT_PRINCIPAL = ActingPrincipal(name="contract check", role="agent")
+"""Who the contract check acts as: an agent, the role with the least rights."""
 
 
 async def run_action_step(
@@ -54,6 +58,7 @@ async def run_action_step(
             customer=customer,
             payload=sent,
             idempotency_key=f"contract:{uuid.uuid4().hex}",
+            principal=CONTRACT_PRINCIPAL,
         )
 
     if step.check_foreign_target and payload.target != FOREIGN_TARGET:

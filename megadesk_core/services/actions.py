@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,10 +40,10 @@ from megadesk_core.plugins import LoadedIntegration
 from megadesk_core.services import audit, idempotency
 from megadesk_core.services.installations import integration_context
 from megadesk_core.services.sidebar import PanelRenderer
-from megadesk_core.services.tenants import Principal
+from megadesk_core.services.tenants import Principal, Role
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.text_safety import nul_errors
-from megadesk_core.types import ActionSpec
+from megadesk_core.types import ActingPrincipal, ActionSpec
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
                     "identity, then send the action again with identity_confirmed set to true.",
                 )
             key = upstream_key(call.principal.tenant_id, call.idempotency_key)
-            result = await hooks.run_action(context, view, customer, call.spec, payload, key)
+            result = await hooks.run_action(context, view, customer, call.spec, payload, key, acting(call.principal))
     except RequestError as exc:
         # The host refused before the plugin acted: nothing happened, so the key stays usable
         # for the corrected request (e.g. with identity_confirmed).
@@ -193,6 +193,12 @@ async def run_action(database: Database, renderer: PanelRenderer, call: ActionCa
     body = {"result": result.model_dump(mode="json"), "panel": json.loads(panel.body)}
     await log_attempt("succeeded", result.message, _finishing(record, 200, body))
     return ActionOutcome(200, body)
+
+
+def acting(principal: Principal) -> ActingPrincipal:
+    """What a plugin is told of who runs the action (never the token itself)."""
+    role: Literal["agent", "admin"] = "admin" if principal.role is Role.ADMIN else "agent"
+    return ActingPrincipal(name=principal.name, role=role, token_id=principal.token_id)
 
 
 def _releasing(record: IdempotencyRecord) -> Conclusion:

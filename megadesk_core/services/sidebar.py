@@ -122,10 +122,12 @@ class PanelRenderer:
         *,
         fresh: bool = False,
         customer: ResolvedCustomer | None = None,
+        page: str | None = None,
     ) -> StoredPanel:
         """One integration's panel as served (JSON); ``fresh`` skips the kept panel (the result
-        still refills it). ``customer``: already resolved for this ticket and selection."""
-        state = panel_state(ticket.external_id, ticket.updated_at, selection, row.updated_at)
+        still refills it). ``customer``: already resolved for this ticket and selection.
+        ``page``: a table's next page (``TableBlock.next_page.cursor``), passed to the plugin."""
+        state = panel_state(ticket.external_id, ticket.updated_at, selection, row.updated_at, page)
         key = await self.cache.key(row.tenant_id, integration.name, state)
         flight = _flight(row.tenant_id, integration.name, key or state)
 
@@ -135,7 +137,7 @@ class PanelRenderer:
             async def hook_calls() -> SidebarPanel:
                 context = integration_context(row, self.keyring, integration.manifest, integration.options)
                 try:
-                    view = ticket_context(ticket, integration.name, selection)
+                    view = ticket_context(ticket, integration.name, selection, page)
                     return await render_panel(hooks, context, view, customer)
                 finally:
                     await context.memo.aclose()

@@ -52,10 +52,14 @@ async def sidebar_state(database: Database, tenant_id: str, external_id: str) ->
 
 
 def panel_state(
-    ticket_external_id: str, ticket_updated_at: datetime, selection: str | None, installation_updated_at: datetime
+    ticket_external_id: str,
+    ticket_updated_at: datetime,
+    selection: str | None,
+    installation_updated_at: datetime,
+    page: str | None = None,
 ) -> str:
-    """The part of a panel's cache key that the ticket and the settings decide: a ticket upsert
-    or a settings change makes a new key by itself."""
+    """The part of a panel's cache key that the request, the ticket and the settings decide: a
+    ticket upsert or a settings change makes a new key by itself."""
     return fingerprint(
-        ticket_external_id, ticket_updated_at.isoformat(), selection, installation_updated_at.isoformat()
+        ticket_external_id, ticket_updated_at.isoformat(), selection, installation_updated_at.isoformat(), page
     )

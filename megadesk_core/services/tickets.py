@@ -71,12 +71,16 @@ def integration_block(custom_data: dict[str, Any], integration: str) -> dict[str
     return {}
 
 
-def ticket_context(ticket: Ticket, integration: str, selection: str | None = None) -> TicketContext:
-    """The ticket as one integration sees it: only its own ``integrations.<name>`` block."""
+def ticket_context(
+    ticket: Ticket, integration: str, selection: str | None = None, page: str | None = None
+) -> TicketContext:
+    """The ticket as one integration sees it: only its own ``integrations.<name>`` block, with
+    the agent's choice among matches and the table page they asked for."""
     return TicketContext(
         ticket_id=ticket.external_id,
         requester_email=ticket.requester_email,
         subject=ticket.subject,
         custom_data=integration_block(ticket.custom_data, integration),
         selection=selection,
+        page=page,
     )

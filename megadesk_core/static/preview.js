@@ -10,6 +10,7 @@ import {
   replacePanel,
   setPanelBusy,
   showPanelMessage,
+  withNextPage,
 } from "./sidebar-renderer.js";
 
 const TOKEN_KEY = "megadesk.preview.token";
@@ -21,6 +22,7 @@ const state = {
   ticketId: null,
   selections: new Map(), // integration -> the agent's choice (?select=)
   declarations: new Map(), // integration -> Promise of its declared actions (cached)
+  actor: null, // who the token acts as ({ name, role }), shown in the action dialog
   generation: 0, // bumped when the ticket changes, so late answers for another ticket are dropped
 };
 
@@ -74,6 +76,7 @@ async function start(token) {
   $("auth").hidden = true;
   try {
     const me = await api.get("/api/v1/me");
+    state.actor = { name: me.token_name, role: me.role };
     $("session-name").textContent = me.token_name;
     $("session-tenant").textContent = me.tenant;
     $("session-role").textContent = me.role;
@@ -187,6 +190,7 @@ const handlers = {
     reloadPanel(panel);
   },
   onReload: (panel) => reloadPanel(panel),
+  onMore: (panel, block) => showMore(panel, block),
 };
 
 /** Draw a panel in place of its card, with a result message if given. */
@@ -203,6 +207,23 @@ async function reloadPanel(panel) {
       select: state.selections.get(panel.integration),
     });
     if (generation === state.generation) drawPanel(fresh);
+  } catch (error) {
+    if (generation !== state.generation) return;
+    setPanelBusy($("panels"), panel.integration, false);
+    showPanelMessage($("panels"), panel.integration, { tone: "danger", text: error.detail });
+  }
+}
+
+/** A table's "show more": its next page, appended to the rows the panel shows. */
+async function showMore(panel, block) {
+  const generation = state.generation;
+  setPanelBusy($("panels"), panel.integration, true);
+  try {
+    const page = await api.get(`/api/v1/tickets/${seg(state.ticketId)}/panels/${seg(panel.integration)}`, {
+      select: state.selections.get(panel.integration),
+      page: block.next_page.cursor,
+    });
+    if (generation === state.generation) drawPanel(withNextPage(panel, page, block.title));
   } catch (error) {
     if (generation !== state.generation) return;
     setPanelBusy($("panels"), panel.integration, false);
@@ -258,6 +279,7 @@ async function runAction(panel, button, buttonElement) {
     panel,
     button,
     declaration,
+    actor: state.actor,
     send: (body, idempotencyKey) =>
       api.post(`/api/v1/tickets/${seg(ticketId)}/panels/${seg(panel.integration)}/actions/${seg(declaration.name)}`, body, {
         params: { select },

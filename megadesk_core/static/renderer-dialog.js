@@ -14,8 +14,10 @@ const RADIO_LIMIT = 4; // enums with more options than this become a <select>
  * `{ data, replayed }` or throws an error with `detail`, `code` and `errors` (RFC 9457 fields);
  * `onSuccess(data, replayed)` is called once the action succeeded, before focus is given back.
  * `returnFocus()` is called when the dialog closes, to put focus back where the agent was.
+ * `actor` (optional): `{ name, role }` of who runs the action (GET /api/v1/me), shown in the
+ * dialog; the server enforces what the role may do (e.g. a refund above the agents' cap).
  */
-export function openDialog({ panel, button, declaration, send, onSuccess, returnFocus }) {
+export function openDialog({ panel, button, declaration, send, onSuccess, returnFocus, actor }) {
   const schema = declaration.payload_schema || {};
   const properties = schema.properties || {};
   const required = new Set(schema.required || []);
@@ -48,6 +50,8 @@ export function openDialog({ panel, button, declaration, send, onSuccess, return
       { className: "dialog-target" },
       el("dt", { text: "Applies to" }),
       el("dd", {}, el("code", { text: button.target })),
+      actor && actor.name ? el("dt", { text: "Acting as" }) : null,
+      actor && actor.name ? el("dd", { className: "dialog-actor", text: `${actor.name} (${actor.role || "agent"})` }) : null,
     ),
     fields.length ? el("div", { className: "dialog-fields" }, fields.map((f) => f.node)) : null,
     identity ? identity.node : null,

@@ -12,7 +12,8 @@ function tone(value, fallback = "neutral") {
 
 /**
  * One card for one panel.
- * handlers: onAction(panel, button, buttonElement), onSelect(panel, value), onReload(panel)
+ * handlers: onAction(panel, button, buttonElement), onSelect(panel, value), onReload(panel),
+ * onMore(panel, block, buttonElement)
  */
 export function buildPanel(panel, handlers) {
   const titleId = `mdk-panel-title-${panel.integration}`;
@@ -207,7 +208,21 @@ function tableBlock(block, panel, handlers) {
       ),
     ),
   );
+  section.append(moreButton(block, panel, handlers));
   return section;
+}
+
+// A table's "show more": the embedder fetches the next page (?page=cursor) and merges it.
+function moreButton(block, panel, handlers) {
+  const page = block.next_page;
+  if (!page || typeof page.cursor !== "string" || !handlers.onMore) return null;
+  return el("button", {
+    type: "button",
+    className: "action-button action-button--small table-more",
+    text: page.label || "Show more",
+    dataset: { focusKey: `more:${block.title || ""}` },
+    on: { click: (event) => handlers.onMore(panel, block, event.currentTarget) },
+  });
 }
 
 function cell(data) {

@@ -3,7 +3,7 @@
 // uses it like any embedder. API and events: docs/renderer.md.
 //
 //   import { renderSidebar, replacePanel } from "/preview/static/sidebar-renderer.js";
-//   renderSidebar(element, sidebarJson, { onAction, onSelect, onReload });
+//   renderSidebar(element, sidebarJson, { onAction, onSelect, onReload, onMore });
 
 import { el } from "./renderer-dom.js";
 import { openDialog } from "./renderer-dialog.js";
@@ -13,12 +13,13 @@ import { buildPanel, notice } from "./renderer-panel.js";
 export const PANEL_SCHEMA_VERSION = 1;
 
 const ROOT_CLASS = "mdk-sidebar";
-const NO_HANDLERS = { onAction() {}, onSelect() {}, onReload() {} };
+const NO_HANDLERS = { onAction() {}, onSelect() {}, onReload() {}, onMore: null };
 const mounted = new WeakMap(); // element -> its handlers, for replacePanel
 
 /**
  * Draw a whole sidebar (`GET /api/v1/tickets/{id}/sidebar`) into `element`, replacing what it held.
- * handlers (all optional): onAction(panel, button, buttonElement), onSelect(panel, value), onReload(panel).
+ * handlers (all optional): onAction(panel, button, buttonElement), onSelect(panel, value), onReload(panel),
+ * onMore(panel, block, buttonElement) (without it, tables offer no "show more").
  */
 export function renderSidebar(element, sidebar, handlers = {}, { emptyText = "No integration is enabled for this tenant." } = {}) {
   element.classList.add(ROOT_CLASS);
@@ -56,6 +57,22 @@ export function replacePanel(element, panel, { message } = {}) {
   current.replaceWith(card);
   if (focusKey !== null) focusIn(card, focusKey);
   return card;
+}
+
+/**
+ * A panel with a table's next page appended: `pagePanel` is the panel fetched with
+ * `?page=<block.next_page.cursor>`; the rows of its table titled `title` follow the rows
+ * `panel` has (a row already shown is not repeated), and its `next_page` replaces the old one.
+ */
+export function withNextPage(panel, pagePanel, title) {
+  const next = (pagePanel.blocks || []).find((b) => b.type === "table" && b.title === title);
+  const blocks = (panel.blocks || []).map((block) => {
+    if (block.type !== "table" || block.title !== title) return block;
+    const shown = new Set((block.rows || []).map((r) => r.id));
+    const more = next ? (next.rows || []).filter((r) => !shown.has(r.id)) : [];
+    return { ...block, rows: [...(block.rows || []), ...more], next_page: next ? next.next_page || null : null };
+  });
+  return { ...panel, blocks };
 }
 
 /** Show a message at the top of a panel (an action's result, a failed reload). */

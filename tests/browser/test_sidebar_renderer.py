@@ -39,6 +39,7 @@ EMBED = """async ({ sidebar }) => {
     onAction: (panel, button, element) => events.push(["action", panel.integration, button.action, element.tagName]),
     onSelect: (panel, value) => events.push(["select", panel.integration, value]),
     onReload: (panel) => events.push(["reload", panel.integration]),
+    onMore: (panel, block) => events.push(["more", panel.integration, block.title, block.next_page.cursor]),
   });
   window.renderer = renderer;
   return renderer.PANEL_SCHEMA_VERSION;
@@ -152,3 +153,25 @@ def test_another_schema_version_is_refused_with_a_reason(browser_page: Page, ser
     root = browser_page.locator("#embedded")
     expect(root.locator(".panel")).to_have_count(0)
     expect(root.locator(".notice--danger")).to_contain_text(f"panel schema version {PANEL_SCHEMA_VERSION + 1}")
+
+
+def test_show_more_asks_the_embedder_and_appends_the_next_page(browser_page: Page, server: LiveServer):
+    page = browser_page
+    table = SIDEBAR["panels"][0]["blocks"][0]
+    first = panel("billing", blocks=[{**table, "next_page": {"cursor": "payments:pay_1", "label": "Show 1 older"}}])
+    embed(page, server, {**SIDEBAR, "panels": [first]})
+    billing = page.locator('.panel[data-integration="billing"]')
+    billing.get_by_role("button", name="Show 1 older").click()
+    assert page.evaluate("events") == [["more", "billing", "Payments", "payments:pay_1"]]
+
+    # The embedder fetched ?page=payments:pay_1; the answer's table of the same title is appended.
+    older = {"id": "pay_0", "cells": {"amount": {"text": "$3.00"}}, "actions": []}
+    answer = panel("billing", blocks=[{**table, "rows": [table["rows"][0], older]}])
+    page.evaluate(
+        "([shown, answer]) => renderer.replacePanel(document.getElementById('embedded'),"
+        " renderer.withNextPage(shown, answer, 'Payments'))",
+        [first, answer],
+    )
+    expect(billing.locator("tbody tr")).to_have_count(2)  # pay_1 is not repeated
+    expect(billing.locator('tr[data-row-id="pay_0"]')).to_contain_text("$3.00")
+    expect(billing.get_by_role("button", name="Show 1 older")).to_have_count(0)  # the last page

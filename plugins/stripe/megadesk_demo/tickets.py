@@ -41,6 +41,9 @@ def demo_tickets(world: DemoWorld) -> list[DemoTicket]:
         _ticket("T-1010", "Where is my refund?", world.pending_refund_customer),  # refund pending
         _ticket("T-1011", "You said you refunded me, nothing arrived", world.failed_refund_customer),  # failed
         _ticket("T-1012", "Why did my payment fail?", world.declined_customer),  # insufficient funds
+        # Stored in capitals, written in lower case: found by email; one seat's worth to refund in part.
+        DemoTicket("T-1013", "I only use one of the two seats", "sam.seats@example.com"),
+        _ticket("T-1014", "Which plan am I still paying for?", world.plans_customer),  # live behind ended ones
     ]
 
 

@@ -30,6 +30,7 @@ from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.money import format_amount
 from megadesk_stripe.permissions import REFUNDS_READ, REFUNDS_WRITE, describe_permission
 from megadesk_stripe.records import PaymentRecord, SubscriptionRecord, payment_record, subscription_record
+from megadesk_stripe.refund_cap import NO_CAPS, RefundCaps
 from megadesk_stripe.refund_guard import already_refunded, refusal, request_tag
 from megadesk_stripe.resolution import day
 
@@ -79,13 +80,13 @@ ACTIONS = [
 ]
 
 
-def _ensure_id(target: str, prefix: str, kind: str) -> None:
+def ensure_id(target: str, prefix: str, kind: str) -> None:
     # The payload model checks this too; this guards callers that skip validation.
     if not target.startswith(prefix):
         raise ActionRefusedError(f"{target!r} is not a Stripe {kind} id ({prefix}...); nothing was changed.")
 
 
-async def _payment(gateway: StripeGateway, payment_intent_id: str) -> PaymentRecord:
+async def read_payment(gateway: StripeGateway, payment_intent_id: str) -> PaymentRecord:
     """The payment with its refunds, which a refund's checks need. Reading them needs Refunds:
     Read, which Refunds: Write includes: a key without it cannot refund either, so the error
     names what the action needs."""
@@ -101,7 +102,7 @@ async def _payment(gateway: StripeGateway, payment_intent_id: str) -> PaymentRec
         ) from exc
 
 
-def _ensure_owner(kind: str, object_id: str, owner: str | None, customer: ResolvedCustomer) -> None:
+def ensure_owner(kind: str, object_id: str, owner: str | None, customer: ResolvedCustomer) -> None:
     if owner != customer.id:
         raise ActionRefusedError(
             f"The {kind} {object_id} does not belong to the Stripe customer shown on this ticket "
@@ -141,10 +142,12 @@ async def refund_payment(
     customer: ResolvedCustomer,
     payload: RefundPaymentPayload,
     idempotency_key: str,
+    caps: RefundCaps = NO_CAPS,
 ) -> ActionResult:
-    _ensure_id(payload.target, "pi_", "payment intent")
-    payment = await _payment(gateway, payload.target)
-    _ensure_owner("payment", payment.id, payment.customer_id, customer)
+    ensure_id(payload.target, "pi_", "payment intent")
+    payment = await read_payment(gateway, payload.target)
+    ensure_owner("payment", payment.id, payment.customer_id, customer)
+    caps.check(payment.refundable_amount, payment.currency)
     if payment.status != "succeeded":
         raise ActionRefusedError(
             f"Payment {payment.id} is {payment.status.replace('_', ' ')}, not succeeded: only a "
@@ -160,7 +163,7 @@ async def _latest_invoice_payment(gateway: StripeGateway, sub: SubscriptionRecor
     invoice = sub.latest_invoice_id
     if invoice is not None:
         for pi_id in await gateway.invoice_payment_intent_ids(invoice):
-            payment = await _payment(gateway, pi_id)
+            payment = await read_payment(gateway, pi_id)
             if payment.customer_id == sub.customer_id and payment.can_refund:
                 return payment
     raise ActionRefusedError(
@@ -177,10 +180,11 @@ async def cancel_subscription(
     payload: CancelSubscriptionPayload,
     idempotency_key: str,
     unavailable: Mapping[str, str],
+    caps: RefundCaps = NO_CAPS,
 ) -> ActionResult:
-    _ensure_id(payload.target, "sub_", "subscription")
+    ensure_id(payload.target, "sub_", "subscription")
     sub = subscription_record(await gateway.retrieve_subscription(payload.target))
-    _ensure_owner("subscription", sub.id, sub.customer_id, customer)
+    ensure_owner("subscription", sub.id, sub.customer_id, customer)
     if sub.is_final:
         raise ActionRefusedError(f"Subscription {sub.id} is already {sub.status.replace('_', ' ')}.")
     if payload.at_period_end and sub.cancel_at_period_end:
@@ -193,6 +197,7 @@ async def cancel_subscription(
                 f"{unavailable['refund_latest_invoice']}. Nothing was changed."
             )
         to_refund = await _latest_invoice_payment(gateway, sub)
+        caps.check(to_refund.refundable_amount, to_refund.currency)  # before canceling, too
     try:
         if payload.at_period_end:
             await gateway.cancel_subscription_at_period_end(sub.id, f"{idempotency_key}:cancel_at_period_end:{sub.id}")

@@ -23,6 +23,8 @@ from megadesk_stripe.resolution import day
 
 REFUND_ACTION = "refund_payment"
 CANCEL_ACTION = "cancel_subscription"
+PARTIAL_REFUND_ACTION = "partial_refund"
+RESUME_ACTION = "resume_subscription"
 
 _SUBSCRIPTION_TONES: dict[str, Tone] = {
     "active": "success",
@@ -76,7 +78,7 @@ def customer_block(customer: CustomerRecord, test_mode: bool) -> KeyValueBlock:
     )
 
 
-def _subscription_row(sub: SubscriptionRecord, test_mode: bool, can_cancel: bool) -> TableRow:
+def _subscription_row(sub: SubscriptionRecord, test_mode: bool, can_cancel: bool, can_resume: bool) -> TableRow:
     plan = ", ".join(
         f"{item.product_name} x {item.quantity}" if item.quantity > 1 else item.product_name for item in sub.items
     )
@@ -95,6 +97,8 @@ def _subscription_row(sub: SubscriptionRecord, test_mode: bool, can_cancel: bool
         notes.append(f"trial ends {day(sub.trial_end)}")
     period_end = sub.current_period_end
     buttons: list[ActionButton] = []
+    if can_resume and sub.cancel_at_period_end and not sub.is_final:
+        buttons.append(ActionButton(action=RESUME_ACTION, label="Resume", target=sub.id))
     if can_cancel and not sub.is_final:
         if not sub.cancel_at_period_end:
             buttons.append(
@@ -158,8 +162,21 @@ def _unreadable_row(sub: UnreadableSubscription, test_mode: bool) -> TableRow:
     )
 
 
+ENDED_SHOWN = 5
+"""Ended (canceled, expired) subscriptions shown at most, newest first; every other one shows."""
+
+
+def shown_subscriptions(
+    subs: Sequence[SubscriptionRecord | UnreadableSubscription],
+) -> list[SubscriptionRecord | UnreadableSubscription]:
+    """Every subscription that is not over, whatever their number, then the newest ended ones."""
+    ended = [s for s in subs if isinstance(s, SubscriptionRecord) and s.is_final]
+    current = [s for s in subs if not (isinstance(s, SubscriptionRecord) and s.is_final)]
+    return current + ended[:ENDED_SHOWN]
+
+
 def subscriptions_block(
-    subs: Sequence[SubscriptionRecord | UnreadableSubscription], test_mode: bool, can_cancel: bool
+    subs: Sequence[SubscriptionRecord | UnreadableSubscription], test_mode: bool, can_cancel: bool, can_resume: bool
 ) -> TableBlock:
     columns = [
         TableColumn(key="plan", label="Plan"),
@@ -168,10 +185,10 @@ def subscriptions_block(
         TableColumn(key="period_end", label="Current period ends"),
     ]
     rows = [
-        _subscription_row(s, test_mode, can_cancel)
+        _subscription_row(s, test_mode, can_cancel, can_resume)
         if isinstance(s, SubscriptionRecord)
         else _unreadable_row(s, test_mode)
-        for s in subs
+        for s in shown_subscriptions(subs)
     ]
     columns += optional_columns(rows, {"invoice": "Invoice", "invoice_pdf": "PDF"})
     return TableBlock(title="Subscriptions", columns=columns, rows=rows, empty_text="No subscriptions.")

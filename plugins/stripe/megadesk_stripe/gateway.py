@@ -8,9 +8,10 @@ first result for a repeated key instead of acting twice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import stripe
-from stripe.params import ProductListParams
+from stripe.params import ProductListParams, RefundCreateParams
 
 from megadesk_stripe import permissions as perm
 from megadesk_stripe.disputes import DisputeRecord, dispute_record
@@ -18,15 +19,29 @@ from megadesk_stripe.errors import stripe_errors, translate
 from megadesk_stripe.permissions import Permission
 from megadesk_stripe.records import (
     REQUEST_TAG_KEY,
-    PaymentRecord,
+    PaymentPage,
     SubscriptionFields,
     UnreadableSubscription,
     payment_record,
     readable_subscription,
 )
 
-_MATCH_LIMIT = 10
+MATCH_LIMIT = 25
+"""At most this many customers per email lookup: each match is ranked by its own reads, so more
+would cost a render dozens of requests (a person rarely has more than a handful)."""
 _PRODUCT_PAGES = 10
+_SUBSCRIPTION_PAGES = 10
+
+
+def search_string(value: str) -> str:
+    """``value`` as a quoted string of Stripe's search query language (quotes and backslashes
+    escaped with a backslash)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
+"""The reasons Stripe accepts for a refund."""
 
 
 class StripeGateway:
@@ -44,27 +59,48 @@ class StripeGateway:
             return await self._v1.customers.retrieve_async(customer_id)
 
     async def customers_with_email(self, email: str) -> list[stripe.Customer]:
-        """Customers whose email is exactly ``email`` (Stripe compares case-sensitively)."""
+        """Customers whose email is exactly ``email`` (Stripe's list filter compares
+        case-sensitively, and sees a customer the moment it is created)."""
         with stripe_errors(perm.CUSTOMERS_READ):
-            page = await self._v1.customers.list_async({"email": email, "limit": _MATCH_LIMIT})
+            page = await self._v1.customers.list_async({"email": email, "limit": MATCH_LIMIT})
+        return list(page.data)
+
+    async def search_customers_by_email(self, email: str) -> list[stripe.Customer]:
+        """Customers whose email is ``email`` in any letter case: Stripe Search's ``email:``
+        clause is an exact, case-insensitive match. Search lags writes (under a minute, longer
+        in an outage), has its own rate limit (20 reads/s) and is not offered in India: callers
+        pair it with :meth:`customers_with_email` and fall back to it."""
+        with stripe_errors(perm.CUSTOMERS_READ):
+            page = await self._v1.customers.search_async(
+                {"query": f"email:{search_string(email)}", "limit": MATCH_LIMIT}
+            )
         return list(page.data)
 
     # Subscriptions
 
     async def subscriptions(
-        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+        self, customer_id: str, *, with_invoices: bool = False
     ) -> list[SubscriptionFields | UnreadableSubscription]:
-        """The customer's subscriptions in any status, newest first; ``with_invoices``: each
-        with its latest invoice's links (expanded on the same request; needs Invoices: Read).
+        """The customer's subscriptions in any status, newest first, every page of 100 up to
+        ``_SUBSCRIPTION_PAGES`` (a live subscription is never lost behind canceled ones; one
+        request for nearly every customer); ``with_invoices``: each with its latest invoice's
+        links (expanded on the same request; needs Invoices: Read).
 
         Read as JSON, like the payments, one subscription at a time: one of an unexpected shape
         comes back as :class:`UnreadableSubscription` and the others still show."""
-        params: dict[str, object] = {"customer": customer_id, "status": "all", "limit": limit}
+        params: dict[str, object] = {"customer": customer_id, "status": "all", "limit": 100}
         if with_invoices:
             params["expand"] = ["data.latest_invoice"]
+        subscriptions: list[SubscriptionFields | UnreadableSubscription] = []
         with stripe_errors(perm.SUBSCRIPTIONS_READ):
-            response = await self._client.raw_request_async("get", "/v1/subscriptions", **params)
-        return [readable_subscription(subscription) for subscription in response.data["data"]]
+            for _ in range(_SUBSCRIPTION_PAGES):
+                response = await self._client.raw_request_async("get", "/v1/subscriptions", **params)
+                page = response.data["data"]
+                subscriptions += [readable_subscription(subscription) for subscription in page]
+                if not response.data.get("has_more") or not page:
+                    break
+                params["starting_after"] = page[-1]["id"]
+        return subscriptions
 
     async def product_names(self) -> dict[str, str]:
         """Every product's name by id (active and archived), at most ``_PRODUCT_PAGES`` pages of
@@ -100,24 +136,36 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
 
+    async def keep_subscription_renewing(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+        """Undo a cancellation at period end (``cancel_at_period_end`` back to false)."""
+        with stripe_errors(perm.SUBSCRIPTIONS_WRITE):
+            return await self._v1.subscriptions.update_async(
+                subscription_id, {"cancel_at_period_end": False}, options={"idempotency_key": idempotency_key}
+            )
+
     # Payments
 
-    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
-        """The customer's latest payments, each with its latest charge and that charge's refunds
-        (refund, dispute flag, receipt and decline state), on one request. ``with_refunds=False``:
-        without the refunds (a key without Refunds: Read), refund totals from the charge only.
+    async def payment_intents(
+        self, customer_id: str, limit: int, *, with_refunds: bool = True, starting_after: str | None = None
+    ) -> PaymentPage:
+        """The customer's latest payments (older than ``starting_after``, a payment intent id,
+        when given), each with its latest charge and that charge's refunds (refund, dispute flag,
+        receipt and decline state), on one request. ``with_refunds=False``: without the refunds
+        (a key without Refunds: Read), refund totals from the charge only.
 
         Read as JSON, not as stripe-python objects: see :func:`~megadesk_stripe.records.payment_record`.
         """
+        params: dict[str, object] = {
+            "customer": customer_id,
+            "limit": limit,
+            "expand": ["data.latest_charge.refunds" if with_refunds else "data.latest_charge"],
+        }
+        if starting_after is not None:
+            params["starting_after"] = starting_after
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
-            response = await self._client.raw_request_async(
-                "get",
-                "/v1/payment_intents",
-                customer=customer_id,
-                limit=limit,
-                expand=["data.latest_charge.refunds" if with_refunds else "data.latest_charge"],
-            )
-        return [payment_record(intent) for intent in response.data["data"]]
+            response = await self._client.raw_request_async("get", "/v1/payment_intents", **params)
+        payments = [payment_record(intent) for intent in response.data["data"]]
+        return PaymentPage(payments, has_more=bool(response.data.get("has_more")))
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         with stripe_errors(perm.PAYMENT_INTENTS_READ):
@@ -146,20 +194,28 @@ class StripeGateway:
         return ids
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        ticket_id: str,
+        request_tag: str,
+        *,
+        amount: int | None = None,
+        reason: RefundReason = "requested_by_customer",
+        note: str | None = None,
     ) -> stripe.Refund:
-        """Refund what is left of a payment. No ``amount``: Stripe refunds the remainder, and the
-        request stays identical on a retry, as idempotent replay requires (``request_tag`` is
-        derived from the idempotency key, so it is identical too)."""
+        """Refund a payment: ``amount`` (minor units) of it, or without one what is left (Stripe
+        refunds the remainder). The request is built only from the action's payload and the
+        idempotency key (``request_tag`` is derived from it), so it is identical on a retry, as
+        idempotent replay requires. ``note``: the agent's words, kept in the refund's metadata."""
+        metadata = {"megadesk_ticket": ticket_id, REQUEST_TAG_KEY: request_tag}
+        if note:
+            metadata["megadesk_note"] = note
+        params: RefundCreateParams = {"payment_intent": payment_intent_id, "reason": reason, "metadata": metadata}
+        if amount is not None:
+            params["amount"] = amount
         with stripe_errors(perm.REFUNDS_WRITE):
-            return await self._v1.refunds.create_async(
-                {
-                    "payment_intent": payment_intent_id,
-                    "reason": "requested_by_customer",
-                    "metadata": {"megadesk_ticket": ticket_id, REQUEST_TAG_KEY: request_tag},
-                },
-                options={"idempotency_key": idempotency_key},
-            )
+            return await self._v1.refunds.create_async(params, options={"idempotency_key": idempotency_key})
 
     # Capability probes (read-only)
 

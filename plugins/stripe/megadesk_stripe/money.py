@@ -7,6 +7,8 @@ https://docs.stripe.com/currencies#zero-decimal and #three-decimal.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 ZERO_DECIMAL_CURRENCIES = frozenset(
     ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
 )
@@ -59,3 +61,18 @@ def format_price(amount: int, currency: str, interval: str | None, interval_coun
     if interval_count == 1:
         return f"{text} / {interval}"
     return f"{text} / {interval_count} {interval}s"
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """An amount as people write it (``Decimal("12.50")`` USD, ``Decimal("5000")`` JPY,
+    ``Decimal("1.500")`` KWD) in Stripe's integer minor units (1250, 5000, 1500). Raises
+    ``ValueError`` for more decimals than the currency has (no silent rounding of money) or an
+    amount that is not a finite number."""
+    if not amount.is_finite():
+        raise ValueError("is not a number")
+    digits = minor_unit_digits(currency)
+    scaled = amount.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        unit = "whole units" if digits == 0 else f"at most {digits} decimal places"
+        raise ValueError(f"has more decimals than {currency.upper()} has: use {unit}")
+    return int(scaled)

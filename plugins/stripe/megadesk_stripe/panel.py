@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -21,6 +22,7 @@ from megadesk_stripe.permissions import FEATURE_TITLES, with_dependents
 from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.records import (
     CustomerRecord,
+    PaymentPage,
     PaymentRecord,
     SubscriptionFields,
     SubscriptionRecord,
@@ -56,6 +58,8 @@ class PanelData:
     payment_history_limit: int
     subscriptions: list[SubscriptionRecord | UnreadableSubscription] | None = None
     payments: list[PaymentRecord] | None = None
+    payments_next: str | None = None
+    """The cursor of the payments' next page ("show more"), if older payments exist."""
     unavailable: Mapping[str, str] = field(default_factory=dict)
     """Features the key may not use (permissions), by name."""
     failed: Mapping[str, str] = field(default_factory=dict)
@@ -100,6 +104,26 @@ def _verification_blocks(resolved: ResolvedCustomer, selection: str | None) -> t
     return note, out
 
 
+PAYMENTS_PAGE = "payments:"
+"""A "show more" cursor of the payment history: this prefix and the last payment shown."""
+_PAYMENT_INTENT_ID = re.compile(r"^pi_[A-Za-z0-9_]{1,250}$")
+
+
+def payments_after(page: str | None) -> str | None:
+    """The payment intent the agent's "show more" continues after; ``None`` for the newest
+    payments, also when the cursor is not one this plugin drew (it comes from the browser)."""
+    if page is None or not page.startswith(PAYMENTS_PAGE):
+        return None
+    after = page.removeprefix(PAYMENTS_PAGE)
+    return after if _PAYMENT_INTENT_ID.match(after) else None
+
+
+def next_payments_cursor(page: PaymentPage | None) -> str | None:
+    if page is None or not page.has_more or not page.payments:
+        return None
+    return f"{PAYMENTS_PAGE}{page.payments[-1].id}"
+
+
 def build_panel(data: PanelData) -> Panel:
     unavailable = dict(data.unavailable)
     # An open dispute first: it changes what the agent may promise about everything below.
@@ -117,7 +141,11 @@ def build_panel(data: PanelData) -> Panel:
     if "product_names" in data.failed:
         out.append(blocks.section_unavailable("Product names", data.failed["product_names"]))
     if data.subscriptions is not None:
-        out.append(blocks.subscriptions_block(data.subscriptions, data.test_mode, "cancel" not in unavailable))
+        out.append(
+            blocks.subscriptions_block(
+                data.subscriptions, data.test_mode, "cancel" not in unavailable, "resume" not in unavailable
+            )
+        )
     elif "subscriptions" in data.failed:
         out.append(blocks.section_unavailable("Subscriptions", data.failed["subscriptions"]))
     if data.payments is not None:
@@ -125,7 +153,12 @@ def build_panel(data: PanelData) -> Panel:
             out.append(blocks.section_unavailable("Dispute details", data.failed["disputes"]))
         out.append(
             payment_blocks.payments_block(
-                data.payments, data.payment_history_limit, data.test_mode, "refunds" not in unavailable, data.disputes
+                data.payments,
+                data.payment_history_limit,
+                data.test_mode,
+                "refunds" not in unavailable,
+                data.disputes,
+                next_page=data.payments_next,
             )
         )
     elif "payments" in data.failed:
@@ -195,9 +228,10 @@ async def load_panel(
     test_mode: bool,
     payment_history_limit: int,
     selection: str | None = None,
+    page: str | None = None,
 ) -> Panel:
     unavailable = unavailable_features(check)
-    plan = PanelPlan(payment_history_limit, dict(unavailable))
+    plan = PanelPlan(payment_history_limit, dict(unavailable), payments_after(page))
     # Started already when resolve_customer knew the customer; a no-op for what it started.
     reads.start_panel(resolved.id, plan)
     outcomes = _Outcomes(unavailable)
@@ -206,14 +240,14 @@ async def load_panel(
         outcomes.guarded("subscriptions", reads.subscriptions(resolved.id, plan))
         if plan.reads("subscriptions")
         else _skipped(),
-        outcomes.guarded("payments", reads.payments(resolved.id, plan)) if plan.reads("payments") else _skipped(),
+        outcomes.guarded("payments", reads.payment_page(resolved.id, plan)) if plan.reads("payments") else _skipped(),
         outcomes.guarded("product_names", reads.product_names())
         if plan.reads("subscriptions") and plan.reads("product_names")
         else _skipped(),
     )
     if is_deleted(customer):
         raise NotFoundError(f"Stripe customer {resolved.id} was deleted; reload the ticket.")
-    disputes = await _disputes(reads, payments, plan, outcomes) if payments is not None else {}
+    disputes = await _disputes(reads, payments.payments, plan, outcomes) if payments is not None else {}
     if subs is not None and names is not None:
         reads.missing_products(product_ids(subs) - set(names))
     data = PanelData(
@@ -222,7 +256,8 @@ async def load_panel(
         test_mode=test_mode,
         payment_history_limit=payment_history_limit,
         subscriptions=_subscription_rows(subs, names) if subs is not None else None,
-        payments=payments,
+        payments=payments.payments if payments is not None else None,
+        payments_next=next_payments_cursor(payments),
         unavailable=with_dependents(unavailable),
         failed=outcomes.failed,
         selection=selection,

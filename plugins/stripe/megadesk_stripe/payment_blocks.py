@@ -14,10 +14,11 @@ from megadesk_core.panel import (
     TableBlock,
     TableCell,
     TableColumn,
+    TablePage,
     TableRow,
     Tone,
 )
-from megadesk_stripe.blocks import REFUND_ACTION, dashboard_url, optional_columns, status_label
+from megadesk_stripe.blocks import PARTIAL_REFUND_ACTION, REFUND_ACTION, dashboard_url, optional_columns, status_label
 from megadesk_stripe.declines import decline_reason
 from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.money import format_amount
@@ -110,6 +111,7 @@ def _payment_row(
         remaining = format_amount(payment.refundable_amount, payment.currency)
         label = "Refund again" if payment.refund_state == "refund failed" else "Refund"
         buttons.append(ActionButton(action=REFUND_ACTION, label=f"{label} {remaining}", target=payment.id))
+        buttons.append(ActionButton(action=PARTIAL_REFUND_ACTION, label="Refund part…", target=payment.id))
     cells = {
         "date": TableCell(text=day(payment.created)),
         "amount": TableCell(
@@ -134,6 +136,8 @@ def payments_block(
     test_mode: bool,
     can_refund: bool,
     disputes: DisputesByPayment | None = None,
+    *,
+    next_page: str | None = None,
 ) -> TableBlock:
     columns = [
         TableColumn(key="date", label="Date"),
@@ -148,6 +152,7 @@ def payments_block(
         columns=columns,
         rows=rows,
         empty_text="No payments.",
+        next_page=TablePage(cursor=next_page, label=f"Show {limit} older") if next_page else None,
     )
 
 

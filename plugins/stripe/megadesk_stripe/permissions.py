@@ -16,6 +16,7 @@ disputes                   Disputes: Read (plus ``payments``; else no dispute de
 refund_details             Refunds: Read, implied by Write (plus ``payments``; else no
                            pending/failed refund states)
 cancel                     Subscriptions: Write (plus ``subscriptions``)
+resume                     Subscriptions: Write (plus ``subscriptions``)
 refund_latest_invoice      Invoices: Read, Refunds: Write (plus ``cancel``, ``refunds``)
 =========================  ==========================================================
 
@@ -75,6 +76,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("disputes", "Dispute details on payments", (DISPUTES_READ,), requires=("payments",)),
     Feature("refund_details", "Pending and failed refunds on payments", (REFUNDS_READ,), requires=("payments",)),
     Feature("cancel", "Canceling a subscription", (SUBSCRIPTIONS_WRITE,), requires=("subscriptions",)),
+    Feature("resume", "Resuming a subscription set to cancel", (SUBSCRIPTIONS_WRITE,), requires=("subscriptions",)),
     Feature(
         "refund_latest_invoice",
         "Refunding the latest invoice when canceling",

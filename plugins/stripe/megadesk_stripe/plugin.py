@@ -11,6 +11,7 @@ from megadesk_core.markers import hookimpl
 from megadesk_core.outbound import IntegrationHTTP
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
+    ActingPrincipal,
     ActionHandler,
     ActionResult,
     ActionSpec,
@@ -22,12 +23,19 @@ from megadesk_core.types import (
 )
 from megadesk_stripe import actions as stripe_actions
 from megadesk_stripe import checks, panel, resolution
-from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
+from megadesk_stripe.blocks import CANCEL_ACTION, PARTIAL_REFUND_ACTION, REFUND_ACTION, RESUME_ACTION
 from megadesk_stripe.catalog import ProductNames, account_of
 from megadesk_stripe.client import ClientCache
 from megadesk_stripe.gateway import StripeGateway
+from megadesk_stripe.partial_refund import SPEC as PARTIAL_REFUND_SPEC
+from megadesk_stripe.partial_refund import PartialRefundPayload
+from megadesk_stripe.partial_refund import partial_refund as stripe_partial_refund
 from megadesk_stripe.permissions import FEATURE_NAMES, is_test_key
 from megadesk_stripe.reads import PanelPlan, StripeReads
+from megadesk_stripe.refund_cap import RefundCaps
+from megadesk_stripe.resume import SPEC as RESUME_SPEC
+from megadesk_stripe.resume import ResumeSubscriptionPayload
+from megadesk_stripe.resume import resume_subscription as stripe_resume
 from megadesk_stripe.settings import StripeOptions, StripeSettings
 
 NAME = "stripe"
@@ -53,8 +61,9 @@ def _reads(context: StripeContext) -> StripeReads:
     return StripeReads(_gateway(context.settings, context.options, context.http), context.memo, _product_names, account)
 
 
-def _plan(context: StripeContext) -> PanelPlan:
-    return PanelPlan(context.settings.payment_history_limit, panel.unavailable_features(context.settings_check))
+def _plan(context: StripeContext, ticket: TicketContext) -> PanelPlan:
+    unavailable = panel.unavailable_features(context.settings_check)
+    return PanelPlan(context.settings.payment_history_limit, unavailable, panel.payments_after(ticket.page))
 
 
 @hookimpl
@@ -62,7 +71,8 @@ def manifest() -> IntegrationManifest:
     return IntegrationManifest(
         name=NAME,
         title="Stripe",
-        description="The customer's Stripe billing (balance, subscriptions, payments) with refund and cancel actions.",
+        description="The customer's Stripe billing (balance, subscriptions, payments) with refund (in full or "
+        "in part), cancel and resume actions.",
         settings_model=StripeSettings,
         options_model=StripeOptions,
         features=FEATURE_NAMES,
@@ -82,7 +92,7 @@ async def check_settings(settings: StripeSettings, options: StripeOptions | None
 @hookimpl
 async def resolve_customer(context: StripeContext, ticket: TicketContext) -> ResolvedCustomer | None:
     prefetch = context.purpose == "panel"  # the panel follows: start its reads now
-    return await resolution.resolve_customer(_reads(context), ticket, _plan(context), prefetch=prefetch)
+    return await resolution.resolve_customer(_reads(context), ticket, _plan(context, ticket), prefetch=prefetch)
 
 
 @hookimpl
@@ -97,7 +107,12 @@ async def sidebar_panel(context: StripeContext, ticket: TicketContext, customer:
         test_mode=is_test_key(settings.restricted_key.get_secret_value()),
         payment_history_limit=settings.payment_history_limit,
         selection=ticket.selection,
+        page=ticket.page,
     )
+
+
+def _caps(context: StripeContext, principal: ActingPrincipal | None) -> RefundCaps:
+    return RefundCaps(context.settings.agent_refund_caps, principal)
 
 
 async def refund_payment(
@@ -106,9 +121,23 @@ async def refund_payment(
     customer: ResolvedCustomer,
     payload: stripe_actions.RefundPaymentPayload,
     idempotency_key: str,
+    principal: ActingPrincipal | None = None,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
-    return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key)
+    caps = _caps(context, principal)
+    return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key, caps)
+
+
+async def partial_refund(
+    context: StripeContext,
+    ticket: TicketContext,
+    customer: ResolvedCustomer,
+    payload: PartialRefundPayload,
+    idempotency_key: str,
+    principal: ActingPrincipal | None = None,
+) -> ActionResult:
+    gateway = _gateway(context.settings, context.options, context.http)
+    return await stripe_partial_refund(gateway, ticket, customer, payload, idempotency_key, _caps(context, principal))
 
 
 async def cancel_subscription(
@@ -117,20 +146,41 @@ async def cancel_subscription(
     customer: ResolvedCustomer,
     payload: stripe_actions.CancelSubscriptionPayload,
     idempotency_key: str,
+    principal: ActingPrincipal | None = None,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
     unavailable = panel.unavailable_features(context.settings_check)
-    return await stripe_actions.cancel_subscription(gateway, ticket, customer, payload, idempotency_key, unavailable)
+    caps = _caps(context, principal)
+    return await stripe_actions.cancel_subscription(
+        gateway, ticket, customer, payload, idempotency_key, unavailable, caps
+    )
 
 
-_HANDLERS: dict[str, ActionHandler] = {REFUND_ACTION: refund_payment, CANCEL_ACTION: cancel_subscription}
+async def resume_subscription(
+    context: StripeContext,
+    ticket: TicketContext,
+    customer: ResolvedCustomer,
+    payload: ResumeSubscriptionPayload,
+    idempotency_key: str,
+) -> ActionResult:
+    gateway = _gateway(context.settings, context.options, context.http)
+    return await stripe_resume(gateway, ticket, customer, payload, idempotency_key)
+
+
+_HANDLERS: dict[str, ActionHandler] = {
+    REFUND_ACTION: refund_payment,
+    PARTIAL_REFUND_ACTION: partial_refund,
+    CANCEL_ACTION: cancel_subscription,
+    RESUME_ACTION: resume_subscription,
+}
+_SPECS = [*stripe_actions.ACTIONS, PARTIAL_REFUND_SPEC, RESUME_SPEC]
 
 
 @hookimpl
 def actions() -> list[ActionSpec]:
     """Each action with the function that runs it: the host calls it with the payload already
     validated against the action's own model, so nothing here dispatches on names."""
-    return [dataclasses.replace(spec, handler=_HANDLERS[spec.name]) for spec in stripe_actions.ACTIONS]
+    return [dataclasses.replace(spec, handler=_HANDLERS[spec.name]) for spec in _SPECS]
 
 
 @hookimpl

@@ -18,6 +18,7 @@ through :class:`StripeReads`, keyed in the render's memo (``context.memo``), so:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ from megadesk_stripe.catalog import ProductNames
 from megadesk_stripe.disputes import DisputeRecord
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.permissions import INVOICES_READ, REFUNDS_READ
-from megadesk_stripe.records import PaymentRecord, SubscriptionFields, UnreadableSubscription
+from megadesk_stripe.records import PaymentPage, PaymentRecord, SubscriptionFields, UnreadableSubscription
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class PanelPlan:
 
     payment_history_limit: int
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    payments_after: str | None = None
+    """The agent asked for the payments older than this payment intent ("show more")."""
+
+    @property
+    def first_page(self) -> PanelPlan:
+        """This plan for the newest payments (what ranking several matches reads)."""
+        return dataclasses.replace(self, payments_after=None)
 
     def reads(self, section: str) -> bool:
         return section not in self.unavailable
@@ -71,9 +79,7 @@ class StripeReads:
         if plan.reads("subscriptions"):
             memo.start(_subscriptions_key(customer_id), lambda: self._subscriptions(customer_id, plan.invoice_links))
         if plan.reads("payments"):
-            memo.start(
-                _payments_key(customer_id, plan.payment_history_limit), lambda: self._payments(customer_id, plan)
-            )
+            memo.start(_payments_key(customer_id, plan), lambda: self._payments(customer_id, plan))
 
     def start_product_names(self, plan: PanelPlan) -> None:
         """List the products now if the panel will need names that are not kept (before the
@@ -117,22 +123,23 @@ class StripeReads:
         )
 
     async def payments(self, customer_id: str, plan: PanelPlan) -> list[PaymentRecord]:
-        return await self._memo.get(
-            _payments_key(customer_id, plan.payment_history_limit), lambda: self._payments(customer_id, plan)
-        )
+        return (await self.payment_page(customer_id, plan)).payments
 
-    async def _payments(self, customer_id: str, plan: PanelPlan) -> list[PaymentRecord]:
-        limit = plan.payment_history_limit
+    async def payment_page(self, customer_id: str, plan: PanelPlan) -> PaymentPage:
+        return await self._memo.get(_payments_key(customer_id, plan), lambda: self._payments(customer_id, plan))
+
+    async def _payments(self, customer_id: str, plan: PanelPlan) -> PaymentPage:
+        limit, after = plan.payment_history_limit, plan.payments_after
         if not plan.refund_details:
-            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False)
+            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False, starting_after=after)
         try:
-            return await self.gateway.payment_intents(customer_id, limit)
+            return await self.gateway.payment_intents(customer_id, limit, starting_after=after)
         except MissingPermissionError as exc:
             if REFUNDS_READ.code not in exc.message:
                 raise
             # The key may not read refunds (no settings check said so): the payments with the
             # refund totals their charges carry, rather than no payments.
-            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False)
+            return await self.gateway.payment_intents(customer_id, limit, with_refunds=False, starting_after=after)
 
     async def product_names(self) -> Mapping[str, str]:
         kept = self._names.names(self._account)
@@ -159,5 +166,5 @@ def _subscriptions_key(customer_id: str) -> str:
     return f"stripe:subscriptions:{customer_id}"
 
 
-def _payments_key(customer_id: str, limit: int) -> str:
-    return f"stripe:payments:{customer_id}:{limit}"
+def _payments_key(customer_id: str, plan: PanelPlan) -> str:
+    return f"stripe:payments:{customer_id}:{plan.payment_history_limit}:{plan.payments_after or ''}"

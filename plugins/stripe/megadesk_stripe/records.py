@@ -468,3 +468,11 @@ def payment_record(intent: stripe.PaymentIntent | Mapping[str, Any]) -> PaymentR
         decline=_decline(fields.last_payment_error, charge),
         charge_failed=charge is not None and charge.status == "failed",
     )
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    """One page of a customer's payments, newest first; ``has_more``: older ones exist."""
+
+    payments: list[PaymentRecord]
+    has_more: bool = False

@@ -4,9 +4,10 @@
    (``{"customerId": "cus_..."}``). That customer is used, ``verified=True``. An id Stripe does
    not know, or a deleted customer, is an error (``NotFoundError``), never a fall back to email.
 2. **By email, unverified.** Otherwise the customers whose email is the ticket's requester
-   email, looked up as written and lower-cased (Stripe's email filter is case-sensitive), merged
-   and de-duplicated; deleted customers are skipped. ``verified=False``, ``matched_by="email"``.
-   A customer saved in Stripe with capitals the ticket does not have is not found.
+   email in any letter case (:func:`customers_with_email`: Stripe Search and the exact list
+   filter, on one round trip), merged and de-duplicated, at most
+   :data:`~megadesk_stripe.gateway.MATCH_LIMIT`; deleted customers are skipped.
+   ``verified=False``, ``matched_by="email"``.
 3. **Several matches** are ranked by :data:`RANKING_RULE`: a live (active, trialing or
    past_due) subscription first, then the most recent payment, then the newest customer. The
    first is shown, the others are ``alternatives``.
@@ -23,8 +24,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from megadesk_core.errors import InvalidInputError, MissingPermissionError, NotFoundError
+import stripe
+
+from megadesk_core.errors import (
+    ActionRefusedError,
+    InvalidInputError,
+    MissingPermissionError,
+    NotFoundError,
+    RateLimitedError,
+    UpstreamUnavailableError,
+)
 from megadesk_core.types import CustomerCandidate, ResolvedCustomer, TicketContext
+from megadesk_stripe.gateway import MATCH_LIMIT, StripeGateway
 from megadesk_stripe.reads import PanelPlan, StripeReads
 from megadesk_stripe.records import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -138,7 +149,7 @@ async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPl
         if not plan.reads("payments"):
             return None
         try:
-            payments = await reads.payments(customer.id, plan)
+            payments = await reads.payments(customer.id, plan.first_page)
         except MissingPermissionError:
             return None
         return max((p.created for p in payments), default=None)
@@ -147,20 +158,35 @@ async def _candidate(reads: StripeReads, customer: CustomerRecord, plan: PanelPl
     return Candidate(customer, has_live_subscription=has_live, last_payment_at=paid_at)
 
 
+async def customers_with_email(gateway: StripeGateway, email: str) -> list[stripe.Customer]:
+    """The customers whose email is ``email`` in any letter case, on one round trip: Search
+    (case-insensitive, but lagging writes by up to a minute) alongside the exact list filter
+    (case-sensitive, but immediate, so a customer created a moment ago is found as written).
+    When Search cannot answer (its own rate limit of 20 reads/s, an outage, an account without
+    Search), the lower-cased address is listed as well: the case-sensitive lookup of before."""
+    exact, searched = await asyncio.gather(
+        gateway.customers_with_email(email), gateway.search_customers_by_email(email), return_exceptions=True
+    )
+    if isinstance(exact, BaseException):
+        raise exact
+    if not isinstance(searched, BaseException):
+        return [*exact, *searched]
+    if not isinstance(searched, (RateLimitedError, UpstreamUnavailableError, InvalidInputError, ActionRefusedError)):
+        raise searched
+    lowered = await gateway.customers_with_email(email.lower()) if email != email.lower() else []
+    return [*exact, *lowered]
+
+
 async def resolve_by_email(
     reads: StripeReads, email: str, selection: str | None, plan: PanelPlan, *, prefetch: bool
 ) -> ResolvedCustomer | None:
     if prefetch:
         reads.start_product_names(plan)  # the panel needs them whoever matches
-    email = email.strip()
-    forms = [email] if email == email.lower() else [email, email.lower()]
-    pages = await asyncio.gather(*(reads.gateway.customers_with_email(form) for form in forms))
     found: dict[str, CustomerRecord] = {}
-    for page in pages:
-        for customer in page:
-            if not is_deleted(customer) and customer.id not in found:
-                found[customer.id] = customer_record(customer)
-                reads.remember_customer(customer)
+    for customer in await customers_with_email(reads.gateway, email.strip()):
+        if not is_deleted(customer) and customer.id not in found and len(found) < MATCH_LIMIT:
+            found[customer.id] = customer_record(customer)
+            reads.remember_customer(customer)
     if not found:
         return None
     others: list[Candidate] = []

@@ -8,8 +8,11 @@ tenant: it is the only way to send Stripe calls somewhere other than ``api.strip
 
 from __future__ import annotations
 
+import re
+
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+_CURRENCY = re.compile(r"^[a-z]{3}$")
 MAX_KEY_LENGTH = 255
 """Stripe's keys are well under this (its idempotency keys share the limit); longer is a paste error."""
 
@@ -29,6 +32,26 @@ class StripeSettings(BaseModel):
     payment_history_limit: int = Field(
         default=10, ge=1, le=100, description="How many recent payments the sidebar lists (1-100)."
     )
+
+    agent_refund_caps: dict[str, int] = Field(
+        default_factory=dict,
+        description="The most an agent may refund in one action, per currency, in Stripe's minor units "
+        '(e.g. {"usd": 5000} is $50.00, {"jpy": 5000} is ¥5,000). Above it only an admin may refund. '
+        "A currency without a cap: no limit for agents.",
+    )
+
+    @field_validator("agent_refund_caps")
+    @classmethod
+    def _currency_caps(cls, value: dict[str, int]) -> dict[str, int]:
+        caps: dict[str, int] = {}
+        for currency, cap in value.items():
+            code = currency.strip().lower()
+            if not _CURRENCY.match(code):
+                raise ValueError(f"{currency[:20]!r} is not a currency code (three letters, e.g. usd)")
+            if cap < 0:
+                raise ValueError(f"the cap for {code} is negative; use 0 to let only admins refund {code}")
+            caps[code] = cap
+        return caps
 
     @field_validator("restricted_key", mode="before")
     @classmethod

@@ -90,6 +90,13 @@ class DemoWorld(BaseModel):
     declined_customer: SeededCustomer
     declined_payment_id: str
     """Declined for insufficient funds."""
+    seats_customer: SeededCustomer
+    """Stored as SAM.SEATS@EXAMPLE.COM; the ticket writes it in lower case."""
+    seats_payment_id: str
+    """58.00 USD for two seats: one seat's worth is to be refunded."""
+    plans_customer: SeededCustomer
+    plans_live_subscription_id: str
+    """Older than the customer's six ended subscriptions."""
 
 
 class _Seeder:
@@ -268,6 +275,19 @@ def _seed(s: _Seeder) -> DemoWorld:
     dorothy = s.customer(45, "dorothy@example.com", "Dorothy Hodgkin")
     declined = s.payment(dorothy, 1, 29900, "usd", "Annual plan", test_card="pm_card_chargeDeclinedInsufficientFunds")
 
+    # (k) Two seats bought, one used: part of the payment goes back. Saved in capitals; the
+    # ticket writes the address in lower case (Stripe's list filter would miss it).
+    sam = s.customer(40, "SAM.SEATS@EXAMPLE.COM", "Sam Seats")
+    seats = s.payment(sam, 6, 5800, "usd", "Team plan, 2 seats")
+
+    # (l) Plans come and go: the live subscription is older than six ended ones.
+    lin = s.customer(300, "lin@example.com", "Lin Plans")
+    s.card_on_file(lin, 300)
+    lin_live = s.subscribe(lin, usd["id"], 10)
+    for n in range(6):
+        ended = s.subscribe(lin, usd["id"], 9 - n)
+        billing.cancel(store, store.require("subscription", ended), s.ago(8.5 - n))
+
     # A customer who has since been deleted.
     charles = s.customer(365, "charles@example.com", "Charles Babbage")
     customers.delete(s.call({}, s.ago(100), id=charles))
@@ -298,6 +318,10 @@ def _seed(s: _Seeder) -> DemoWorld:
         pending_refund_customer=s.summary(rosalind),
         pending_refund_payment_id=waiting,
         failed_refund_customer=s.summary(hedy),
+        seats_customer=s.summary(sam),
+        seats_payment_id=seats,
+        plans_customer=s.summary(lin),
+        plans_live_subscription_id=lin_live,
         failed_refund_payment_id=bounced,
         declined_customer=s.summary(dorothy),
         declined_payment_id=declined,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stripe
 from megadesk_stripe.errors import translate
 from megadesk_stripe.gateway import StripeGateway
-from stripe_panels import buttons, row, status_of
+from stripe_panels import buttons, row, status_of, table
 
 
 def _refunds(stripe_admin, payment_intent):
@@ -195,7 +195,7 @@ async def test_cancel_done_but_the_refund_failed_is_a_success_that_says_so(acme,
     assert _refunds(stripe_admin, paid_by) == []
     panel = response.json()["panel"]
     assert status_of(panel, "Subscriptions", sub.id) == "canceled"
-    assert buttons(panel, "Recent payments", paid_by) == ["refund_payment"]
+    assert buttons(panel, "Recent payments", paid_by) == ["refund_payment", "partial_refund"]
 
     # The same key replays the result (the host kept it): nothing is left half done and retried.
     again = await acme.run_action("T-1001", "stripe", "cancel_subscription", payload, idempotency_key="half")
@@ -296,3 +296,43 @@ async def test_every_attempt_is_audited_without_secrets(acme, world):
     panel = await acme.panel("T-1001", "stripe")
     assert status_of(panel, "Recent payments", world.ada_payments.succeeded) == "refunded"
     assert status_of(panel, "Recent payments", world.ada_payments.failed) == "requires payment method"
+
+
+async def test_partial_refund_within_the_agents_cap_and_above_it_only_an_admin(acme, world, stripe_admin):
+    await acme.configure("stripe", {"agent_refund_caps": {"usd": 1000}})  # $10.00; the key is kept
+    target = world.ada_payments.succeeded  # $49.00
+    over = {"target": target, "amount": "25.00", "reason": "requested_by_customer"}
+    refused = await acme.run_action("T-1001", "stripe", "partial_refund", over)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "refund_above_agent_cap"
+    assert "acme agent acts as an agent" in refused.json()["detail"]
+    assert _refunds(stripe_admin, target) == []
+
+    within = await acme.run_action("T-1001", "stripe", "partial_refund", {**over, "amount": "10.00"})
+    assert within.status_code == 200, within.text
+    assert within.json()["result"]["message"] == f"Refunded $10.00 of {target}"
+
+    as_admin = await acme.client.post(
+        "/api/v1/tickets/T-1001/panels/stripe/actions/partial_refund",
+        json=over,
+        headers={**acme.admin_headers, "Idempotency-Key": "admin-part"},
+    )
+    assert as_admin.status_code == 200, as_admin.text
+    assert status_of(as_admin.json()["panel"], "Recent payments", target) == "partly refunded"
+    assert sorted(r.amount for r in _refunds(stripe_admin, target)) == [1000, 2500]
+    audit = (await acme.client.get("/api/v1/audit", headers=acme.admin_headers)).json()
+    assert [(e["action"], e["outcome"], e["actor_role"]) for e in audit[:3]] == [
+        ("stripe.partial_refund", "succeeded", "admin"),
+        ("stripe.partial_refund", "succeeded", "agent"),
+        ("stripe.partial_refund", "refused", "agent"),
+    ]
+
+
+async def test_resume_answers_the_changed_my_mind_ticket(acme, world):
+    panel = await acme.panel("T-1006", "stripe")
+    subscription = next(r["id"] for r in table(panel, "Subscriptions")["rows"])
+    assert "resume_subscription" in buttons(panel, "Subscriptions", subscription)
+    response = await acme.run_action("T-1006", "stripe", "resume_subscription", {"target": subscription})
+    assert response.status_code == 200, response.text
+    assert "will renew" in response.json()["result"]["message"]
+    assert "resume_subscription" not in buttons(response.json()["panel"], "Subscriptions", subscription)

@@ -18,7 +18,7 @@ async def test_a_disputed_payment_warns_links_the_dispute_and_offers_no_refund(a
     assert row(panel, "Recent payments", world.disputed_payment_id)["cells"]["details"]["href"] == dispute_link
     assert buttons(panel, "Recent payments", world.disputed_payment_id) == []
     (other,) = [pi for pi in world.disputed_customer.payment_intent_ids if pi != world.disputed_payment_id]
-    assert buttons(panel, "Recent payments", other) == ["refund_payment"]
+    assert buttons(panel, "Recent payments", other) == ["refund_payment", "partial_refund"]
 
 
 async def test_refunding_a_disputed_payment_is_refused_without_a_refund(acme, world, emulator):
@@ -42,7 +42,7 @@ async def test_a_failed_refund_is_named_and_offered_again(acme, world):
     cells = row(panel, "Recent payments", world.failed_refund_payment_id)["cells"]
     assert cells["status"]["text"] == "refund failed"
     assert cells["details"]["text"].startswith("refund of $60.00 failed (expired or canceled card)")
-    assert buttons(panel, "Recent payments", world.failed_refund_payment_id) == ["refund_payment"]
+    assert buttons(panel, "Recent payments", world.failed_refund_payment_id) == ["refund_payment", "partial_refund"]
 
 
 async def test_a_declined_card_says_why(acme, world):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from megadesk_stripe.blocks import ENDED_SHOWN
 from stripe_panels import blocks, buttons, notices, status_of, table, values
 
 
@@ -25,8 +26,8 @@ async def test_verified_ticket_shows_customer_subscriptions_and_payments(acme, w
     assert status_of(panel, "Recent payments", payments.refunded) == "refunded"
     assert status_of(panel, "Recent payments", payments.partially_refunded) == "partly refunded"
     # Refund only where it applies: succeeded and not fully refunded.
-    assert buttons(panel, "Recent payments", payments.succeeded) == ["refund_payment"]
-    assert buttons(panel, "Recent payments", payments.partially_refunded) == ["refund_payment"]
+    assert buttons(panel, "Recent payments", payments.succeeded) == ["refund_payment", "partial_refund"]
+    assert buttons(panel, "Recent payments", payments.partially_refunded) == ["refund_payment", "partial_refund"]
     assert buttons(panel, "Recent payments", payments.failed) == []
     assert buttons(panel, "Recent payments", payments.refunded) == []
 
@@ -107,3 +108,35 @@ async def test_the_key_is_never_shown(acme, emulator):
     sidebar = str(await acme.sidebar("T-1001"))
     assert "rk_test" not in audit
     assert "rk_test" not in sidebar
+
+
+async def test_a_customer_stored_in_capitals_is_found_by_a_lower_case_ticket(acme, world):
+    panel = await acme.panel("T-1013", "stripe")
+    assert panel["verified"] is False
+    assert values(panel)["Email"] == "SAM.SEATS@EXAMPLE.COM"
+    assert buttons(panel, "Recent payments", world.seats_payment_id) == ["refund_payment", "partial_refund"]
+
+
+async def test_a_live_subscription_shows_behind_ended_ones(acme, world):
+    panel = await acme.panel("T-1014", "stripe")
+    rows = table(panel, "Subscriptions")["rows"]
+    assert world.plans_live_subscription_id in [r["id"] for r in rows]
+    assert status_of(panel, "Subscriptions", world.plans_live_subscription_id) == "active"
+    assert len(rows) == 1 + ENDED_SHOWN
+
+
+async def test_payment_history_shows_more_through_the_api(acme):
+    await acme.configure("stripe", {"payment_history_limit": 2})
+    first = table(await acme.panel("T-1001", "stripe"), "Recent payments")
+    cursor = first["next_page"]["cursor"]
+    assert first["next_page"]["label"] == "Show 2 older"
+    response = await acme.client.get(
+        "/api/v1/tickets/T-1001/panels/stripe", params={"page": cursor}, headers=acme.agent_headers
+    )
+    assert response.status_code == 200, response.text
+    second = table(response.json(), "Recent payments")
+    assert second["title"] == first["title"]
+    assert len(second["rows"]) == 2
+    assert not {r["id"] for r in second["rows"]} & {r["id"] for r in first["rows"]}
+    # The first page is still what the panel shows without a cursor (the cache keys the page).
+    assert table(await acme.panel("T-1001", "stripe"), "Recent payments")["rows"] == first["rows"]

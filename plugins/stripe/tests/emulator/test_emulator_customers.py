@@ -176,3 +176,15 @@ async def test_async_create_list_search(aclient: stripe.StripeClient) -> None:
     assert [c.id for c in found.data] == [created.id]
     await aclient.v1.customers.delete_async(created.id)
     assert (await aclient.v1.customers.retrieve_async(created.id)).to_dict()["deleted"] is True
+
+
+def test_search_email_in_double_quotes_matches_any_letter_case(client: stripe.StripeClient) -> None:
+    # Stripe's query language: `:` is an exact, case-insensitive match; `~` a substring (3+ chars);
+    # values in single or double quotes, a quote inside escaped with a backslash.
+    stored = client.v1.customers.create(params={"email": "PAT.DOE@EXAMPLE.COM"})
+    client.v1.customers.create(params={"email": "pat.doe@example.com.au"})
+    exact = client.v1.customers.search(params={"query": 'email:"pat.doe@example.com"'})
+    assert [c.id for c in exact.data] == [stored.id]
+    assert len(client.v1.customers.search(params={"query": 'email~"PAT.DOE"'}).data) == 2
+    quoted = client.v1.customers.search(params={"query": 'email:"o\\"brien@example.com"'})
+    assert quoted.data == []

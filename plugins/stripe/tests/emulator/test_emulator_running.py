@@ -112,7 +112,7 @@ def test_command_line_serves_and_prints_url_and_key() -> None:
             except httpx.ConnectError:
                 assert time.monotonic() < deadline, "the emulator did not start"
                 time.sleep(0.05)
-        assert state.json()["objects"]["customer"] == 11
+        assert state.json()["objects"]["customer"] == 13
         http_client = stripe.HTTPXClient(allow_sync_methods=True)
         client = stripe.StripeClient(
             "sk_test_emulator",

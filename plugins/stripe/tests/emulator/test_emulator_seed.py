@@ -150,7 +150,7 @@ def test_seed_and_state_control_endpoints(emulator: EmulatorHandle, http: httpx.
     assert seeded.status_code == 200
     assert seeded.json()["grace"]["email"] == "grace@example.com"
     state = http.get("/_emulator/state").json()
-    assert (state["objects"]["customer"], state["objects"]["deleted_customer"]) == (11, 1)
+    assert (state["objects"]["customer"], state["objects"]["deleted_customer"]) == (13, 1)
     assert state["latency_ms"] == 0
     assert http.post("/_emulator/seed", json={"scenario": "space"}).status_code == 400
     customer_id = seeded.json()["ada"]["id"]

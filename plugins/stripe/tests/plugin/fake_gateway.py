@@ -17,14 +17,14 @@ from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
 from megadesk_stripe.records import (
-    PaymentRecord,
+    PaymentPage,
     SubscriptionFields,
     UnreadableSubscription,
     payment_record,
     readable_subscription,
 )
 
-from megadesk_core.errors import IntegrationError, MissingPermissionError, NotFoundError
+from megadesk_core.errors import IntegrationError, InvalidInputError, MissingPermissionError, NotFoundError
 from megadesk_core.memo import RenderMemo
 
 
@@ -89,27 +89,42 @@ class FakeGateway:
         self._call("customers_with_email", email)
         return [d.to_customer(c) for c in self.customers.values() if c.get("email") == email and not c.get("deleted")]
 
+    async def search_customers_by_email(self, email: str) -> list[stripe.Customer]:
+        """Stripe Search's ``email:`` clause: exact, case-insensitive."""
+        self._call("search_customers_by_email", email)
+        return [
+            d.to_customer(c)
+            for c in self.customers.values()
+            if str(c.get("email") or "").lower() == email.lower() and not c.get("deleted")
+        ]
+
     async def subscriptions(
-        self, customer_id: str, limit: int = 10, *, with_invoices: bool = False
+        self, customer_id: str, *, with_invoices: bool = False
     ) -> list[SubscriptionFields | UnreadableSubscription]:
         self._call("subscriptions", customer_id)
         if with_invoices and "invoices" in self.denied:
             raise MissingPermissionError("The Stripe key lacks Invoices: Read (rak_invoice_read)")
         subs = [s for s in self.subscriptions_by_id.values() if s["customer"] == customer_id]
-        return [readable_subscription(s) for s in subs[:limit]]
+        return [readable_subscription(s) for s in subs]
 
     async def product_names(self) -> dict[str, str]:
         self._call("product_names")
         return dict(self.products)
 
-    async def payment_intents(self, customer_id: str, limit: int, *, with_refunds: bool = True) -> list[PaymentRecord]:
+    async def payment_intents(
+        self, customer_id: str, limit: int, *, with_refunds: bool = True, starting_after: str | None = None
+    ) -> PaymentPage:
         self._call("payment_intents", customer_id, limit)
         if with_refunds and "refunds" in self.denied:
             raise MissingPermissionError("The Stripe key lacks Refunds: Read (rak_refund_read)")
         pis = [p for p in self.payment_intents_by_id.values() if p["customer"] == customer_id]
+        if starting_after is not None:
+            ids = [p["id"] for p in pis]
+            pis = pis[ids.index(starting_after) + 1 :] if starting_after in ids else []
         if not with_refunds:
             pis = [_without_refunds(p) for p in pis]
-        return [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
+        records = [payment_record(d.to_payment_intent(p)) for p in pis[:limit]]
+        return PaymentPage(records, has_more=len(pis) > limit)
 
     async def disputes_for_payment(self, payment_intent_id: str) -> list[DisputeRecord]:
         self._call("disputes_for_payment", payment_intent_id)
@@ -132,9 +147,17 @@ class FakeGateway:
         return self.invoice_payments.get(invoice_id, [])
 
     async def refund_payment_intent(
-        self, payment_intent_id: str, idempotency_key: str, ticket_id: str, request_tag: str = ""
+        self,
+        payment_intent_id: str,
+        idempotency_key: str,
+        ticket_id: str,
+        request_tag: str = "",
+        *,
+        amount: int | None = None,
+        reason: str = "requested_by_customer",
+        note: str | None = None,
     ) -> stripe.Refund:
-        self._call("refund_payment_intent", payment_intent_id)
+        self._call("refund_payment_intent", payment_intent_id, amount, reason)
         self.writes.append(("refund", payment_intent_id, idempotency_key))
         if self.refund_errors:
             raise self.refund_errors.pop(0)
@@ -142,10 +165,14 @@ class FakeGateway:
             return self.refunds_by_key[idempotency_key]
         pi = self.payment_intents_by_id[payment_intent_id]
         charge = pi["latest_charge"]
-        amount = charge["amount_captured"] - charge["amount_refunded"]
-        if charge["refunded"] or amount <= 0:
+        left = charge["amount_captured"] - charge["amount_refunded"]
+        if charge["refunded"] or left <= 0:
             raise AlreadyRefundedError(f"Stripe refused it: Charge {charge['id']} has already been refunded.")
-        charge.update(amount_refunded=charge["amount_captured"], refunded=True)
+        if amount is not None and amount > left:
+            raise InvalidInputError(f"Stripe did not accept the request: Refund amount is greater than {left}.")
+        amount = left if amount is None else amount
+        refunded = charge["amount_refunded"] + amount
+        charge.update(amount_refunded=refunded, refunded=refunded >= charge["amount_captured"])
         refund_id = f"re_{len(self.writes)}"
         if isinstance(charge.get("refunds"), dict):
             charge["refunds"]["data"].append(
@@ -183,4 +210,10 @@ class FakeGateway:
         self._call("cancel_subscription_at_period_end", subscription_id)
         self.writes.append(("cancel_at_period_end", subscription_id, idempotency_key))
         self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = True
+        return d.to_subscription(self.subscriptions_by_id[subscription_id])
+
+    async def keep_subscription_renewing(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+        self._call("keep_subscription_renewing", subscription_id)
+        self.writes.append(("resume", subscription_id, idempotency_key))
+        self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = False
         return d.to_subscription(self.subscriptions_by_id[subscription_id])

@@ -31,6 +31,7 @@ from megadesk_core.hook_calls import IntegrationHooks
 from megadesk_core.panel import Panel, TableBlock, TableRow
 from megadesk_core.plugins import IntegrationRegistry
 from megadesk_core.types import (
+    ActingPrincipal,
     ActionResult,
     HookPurpose,
     IntegrationContext,
@@ -233,6 +234,7 @@ class StripeHost:
         limit: int = 10,
         check: SettingsCheck | None = None,
         purpose: HookPurpose = "panel",
+        caps: dict[str, int] | None = None,
     ) -> IntegrationContext:
         loaded = self.registry.get("stripe")
         assert loaded is not None, self.registry.rejected
@@ -240,7 +242,11 @@ class StripeHost:
             tenant_id="tenant-1",
             integration="stripe",
             settings=StripeSettings.model_validate(
-                {"restricted_key": key or self.target.api_key, "payment_history_limit": limit}
+                {
+                    "restricted_key": key or self.target.api_key,
+                    "payment_history_limit": limit,
+                    "agent_refund_caps": caps or {},
+                }
             ),
             options=loaded.options,
             settings_check=check,
@@ -276,7 +282,13 @@ class StripeHost:
             await render.memo.aclose()
 
     async def run(
-        self, ticket: TicketContext, action: str, payload: dict[str, Any], idempotency_key: str, **context: Any
+        self,
+        ticket: TicketContext,
+        action: str,
+        payload: dict[str, Any],
+        idempotency_key: str,
+        principal: ActingPrincipal | None = None,
+        **context: Any,
     ) -> ActionResult:
         loaded = self.registry.get("stripe")
         assert loaded is not None
@@ -286,7 +298,9 @@ class StripeHost:
             customer = await self.hooks.resolve_customer(acting, ticket)
             assert customer is not None, "the ticket resolves to no customer"
             payload_model = spec.payload_model.model_validate(payload)
-            return await self.hooks.run_action(acting, ticket, customer, spec, payload_model, idempotency_key)
+            return await self.hooks.run_action(
+                acting, ticket, customer, spec, payload_model, idempotency_key, principal
+            )
         finally:
             await acting.memo.aclose()
 

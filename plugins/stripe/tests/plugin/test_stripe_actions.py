@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import stripe
+from megadesk_stripe.refund_cap import RefundCapError
 from stripe_testing import StripeData, StripeHost, panel_row, panel_table, ticket
 
 from megadesk_core.errors import ActionRefusedError, IntegrationError
-from megadesk_core.types import TicketContext
+from megadesk_core.types import ActingPrincipal, TicketContext
 
 pytestmark = pytest.mark.vcr
 
@@ -34,7 +35,7 @@ async def _refunds_of(data: StripeData, payment_intent_id: str) -> list[stripe.R
 async def test_refund_and_the_panel_after_it(stripe_host: StripeHost, stripe_data: StripeData) -> None:
     the_ticket, _, payment = await _customer_with_payment(stripe_data, "refund.full@example.com")
     before = panel_row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
-    assert [b.label for b in before.actions] == ["Refund $29.00"]
+    assert [b.label for b in before.actions] == ["Refund $29.00", "Refund part…"]
 
     result = await stripe_host.run(the_ticket, "refund_payment", {"target": payment.id}, "req-refund-1")
     assert result.message == f"Refunded $29.00 on {payment.id}"
@@ -75,7 +76,7 @@ async def test_refund_what_is_left_of_a_partly_refunded_payment(
     await stripe_data.refund(payment.id, 900)
     row = panel_row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
     assert row.cells["status"].text == "partly refunded"
-    assert [b.label for b in row.actions] == ["Refund $20.00"]
+    assert [b.label for b in row.actions] == ["Refund $20.00", "Refund part…"]
 
     result = await stripe_host.run(the_ticket, "refund_payment", {"target": payment.id}, "req-refund-rest")
     assert result.message == f"Refunded $20.00 on {payment.id}"
@@ -134,7 +135,7 @@ async def test_cancel_at_period_end(stripe_host: StripeHost, stripe_data: Stripe
     row = panel_row(await stripe_host.panel(the_ticket), "Subscriptions", subscription.id)
     assert row.cells["status"].text == "active"
     assert row.cells["status"].hint == "cancels at period end"
-    assert [b.label for b in row.actions] == ["Cancel now"]
+    assert [b.label for b in row.actions] == ["Resume", "Cancel now"]
 
     with pytest.raises(ActionRefusedError, match="already set to cancel"):
         await stripe_host.run(the_ticket, "cancel_subscription", payload, "req-cancel-later-2")
@@ -170,3 +171,55 @@ async def test_unknown_target_is_not_found(stripe_host: StripeHost, stripe_data:
     with pytest.raises(IntegrationError) as caught:
         await stripe_host.run(the_ticket, "refund_payment", {"target": "pi_DoesNotExist0"}, "req-unknown")
     assert caught.value.code == "not_found"
+
+
+async def test_partial_refunds_up_to_what_is_left(stripe_host: StripeHost, stripe_data: StripeData) -> None:
+    the_ticket, _, payment = await _customer_with_payment(stripe_data, "refund.part@example.com")
+    part = {"target": payment.id, "amount": "10.50", "reason": "requested_by_customer", "note": "one seat less"}
+    result = await stripe_host.run(the_ticket, "partial_refund", part, "req-part-1")
+    assert result.message == f"Refunded $10.50 of {payment.id}"
+    # The same request again: Stripe replays it; nothing more is refunded.
+    again = await stripe_host.run(the_ticket, "partial_refund", part, "req-part-1")
+    assert again.reference == result.reference
+    row = panel_row(await stripe_host.panel(the_ticket), "Recent payments", payment.id)
+    assert row.cells["status"].hint == "$10.50 of $29.00 refunded"
+    assert [b.label for b in row.actions] == ["Refund $18.50", "Refund part…"]
+
+    too_much = {**part, "amount": "18.51"}
+    with pytest.raises(ActionRefusedError, match=r"more than is left .*\(\$18.50\)"):
+        await stripe_host.run(the_ticket, "partial_refund", too_much, "req-part-2")
+    refunds = await _refunds_of(stripe_data, payment.id)
+    assert [(r.amount, r.reason, r.metadata["megadesk_note"]) for r in refunds] == [
+        (1050, "requested_by_customer", "one seat less")
+    ]
+
+
+async def test_the_agents_refund_cap_and_an_admin_above_it(stripe_host: StripeHost, stripe_data: StripeData) -> None:
+    the_ticket, _, payment = await _customer_with_payment(stripe_data, "refund.cap@example.com")
+    agent = ActingPrincipal(name="Ada Agent", role="agent", token_id="tok_agent")
+    admin = ActingPrincipal(name="Al Admin", role="admin", token_id="tok_admin")
+    part = {"target": payment.id, "amount": "20.00"}
+    with pytest.raises(RefundCapError, match=r"\(\$15.00 in USD\), and Ada Agent acts as an agent"):
+        await stripe_host.run(the_ticket, "partial_refund", part, "req-cap-1", agent, caps={"usd": 1500})
+    with pytest.raises(RefundCapError):  # refunding the rest in full is capped alike
+        await stripe_host.run(
+            the_ticket, "refund_payment", {"target": payment.id}, "req-cap-2", agent, caps={"usd": 1500}
+        )
+    assert await _refunds_of(stripe_data, payment.id) == []
+    result = await stripe_host.run(the_ticket, "partial_refund", part, "req-cap-3", admin, caps={"usd": 1500})
+    assert result.message == f"Refunded $20.00 of {payment.id}"
+
+
+async def test_resume_a_subscription_set_to_cancel(stripe_host: StripeHost, stripe_data: StripeData) -> None:
+    the_ticket, subscription = await _subscribed(stripe_data, "changed.mind@example.com")
+    await stripe_host.run(
+        the_ticket, "cancel_subscription", {"target": subscription.id, "at_period_end": True}, "req-leave"
+    )
+    result = await stripe_host.run(the_ticket, "resume_subscription", {"target": subscription.id}, "req-stay")
+    assert result.message.startswith(f"{subscription.id} will renew on ")
+    row = panel_row(await stripe_host.panel(the_ticket), "Subscriptions", subscription.id)
+    assert row.cells["status"].hint is None
+    assert [b.label for b in row.actions] == ["Cancel at period end", "Cancel now"]
+    # Resumed already (another request, or this one's lost answer): nothing to resume, nothing sent.
+    with pytest.raises(ActionRefusedError, match="not set to cancel"):
+        await stripe_host.run(the_ticket, "resume_subscription", {"target": subscription.id}, "req-stay-2")

@@ -136,6 +136,7 @@ def test_unavailable_features_carry_to_features_that_need_them() -> None:
     assert set(with_dependents({"subscriptions": "x"})) == {
         "subscriptions",
         "cancel",
+        "resume",
         "refund_latest_invoice",
         "invoice_links",
     }
@@ -153,10 +154,11 @@ def test_host_loads_the_plugin() -> None:
     assert loaded.manifest.features == FEATURE_NAMES
     assert isinstance(loaded.options, StripeOptions)
     assert loaded.options.max_network_retries == 0
-    assert set(loaded.actions) == {"refund_payment", "cancel_subscription"}
+    assert set(loaded.actions) == {"refund_payment", "partial_refund", "cancel_subscription", "resume_subscription"}
     for spec in loaded.actions.values():
         assert spec.requires_verified_customer
-        assert spec.danger
+        # Only resuming is no danger: it undoes a cancellation and can itself be undone.
+        assert spec.danger is (spec.name != "resume_subscription")
     refund = loaded.actions["refund_payment"].payload_model
     assert refund.model_validate({"target": "pi_123"}).identity_confirmed is False
     with pytest.raises(ValidationError):

@@ -10,11 +10,12 @@ from typing import Any
 
 import megadesk_stripe.plugin
 import pytest
+from megadesk_stripe.blocks import ENDED_SHOWN
 from megadesk_stripe.checks import WRITE_WARNING
 from megadesk_stripe.client import ClientCache
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.settings import StripeOptions, StripeSettings
-from stripe_testing import StripeData, StripeHost, StripeTarget, ticket
+from stripe_testing import StripeData, StripeHost, StripeTarget, panel_table, ticket
 
 from megadesk_core.errors import (
     ActionRefusedError,
@@ -222,3 +223,19 @@ async def test_idempotency_key_reaches_stripe(emulator: Any, emulator_data: Stri
     finally:
         await clients.aclose()
     assert first.id == second.id
+
+
+async def test_a_live_subscription_behind_a_hundred_canceled_ones_still_shows(
+    emulator_host: StripeHost, emulator_data: StripeData
+) -> None:
+    customer = await emulator_data.customer("many.subs@example.com", "Many Subs")
+    price = await emulator_data.price("Old plan")
+    live = await emulator_data.subscription(customer.id, price.id)
+    for _ in range(101):  # newer than the live one: the first page of 100 holds none but these
+        ended = await emulator_data.subscription(customer.id, price.id)
+        await emulator_data.client.v1.subscriptions.cancel_async(ended.id)
+    panel = await emulator_host.panel(ticket(custom_data={"customerId": customer.id}))
+    rows = panel_table(panel, "Subscriptions").rows
+    assert live.id in [row.id for row in rows]
+    # Every subscription that is not over, and only the newest few ended ones.
+    assert len(rows) == 1 + ENDED_SHOWN

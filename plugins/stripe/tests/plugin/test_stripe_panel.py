@@ -45,7 +45,8 @@ async def _panel(gateway: FakeGateway, resolved: ResolvedCustomer = VERIFIED, **
 
 
 def _buttons(table: TableBlock) -> list[ActionButton]:
-    return [button for row in table.rows for button in row.actions]
+    """The buttons that refund in full or cancel (every refundable payment also offers "Refund part…")."""
+    return [button for row in table.rows for button in row.actions if button.action != "partial_refund"]
 
 
 async def test_verified_panel_has_no_warning_and_shows_the_customer() -> None:
@@ -130,7 +131,7 @@ async def test_subscriptions_table() -> None:
         ("Cancel now", False),
     ]
     assert rows["sub_ending"].cells["status"].hint == "cancels at period end"
-    assert [b.label for b in rows["sub_ending"].actions] == ["Cancel now"]
+    assert [b.label for b in rows["sub_ending"].actions] == ["Resume", "Cancel now"]
     trial = rows["sub_trial"]
     assert trial.cells["plan"].text == "Tokyo plan"
     assert trial.cells["price"].text == "¥5,000 / month"
@@ -262,3 +263,23 @@ def test_empty_panel() -> None:
     assert isinstance(panel.blocks[0], NoticeBlock)
     assert panel.blocks[0].title == "No Stripe customer found"
     assert "no requester email" in (empty_panel(has_email=False).blocks[0].text or "")  # type: ignore[union-attr]
+
+
+async def test_payment_history_shows_more_on_request() -> None:
+    gateway = FakeGateway()
+    gateway.add_customer(d.customer())
+    for n in range(5):
+        gateway.add_payment(d.payment_intent(f"pi_{n}", created=d.FEB_1_2024 - n))
+    first = panel_table(await _panel(gateway, payment_history_limit=2), "Recent payments")
+    assert [r.id for r in first.rows] == ["pi_0", "pi_1"]
+    assert first.next_page is not None and first.next_page.cursor == "payments:pi_1"
+    second = panel_table(await _panel(gateway, payment_history_limit=2, page="payments:pi_1"), "Recent payments")
+    assert second.title == first.title  # the renderer appends the rows of the table of the same title
+    assert [r.id for r in second.rows] == ["pi_2", "pi_3"]
+    last = panel_table(await _panel(gateway, payment_history_limit=2, page="payments:pi_3"), "Recent payments")
+    assert [r.id for r in last.rows] == ["pi_4"]
+    assert last.next_page is None
+    # A cursor this plugin did not draw (it comes from the browser) shows the newest payments.
+    for bad in ("payments:cus_x", "subscriptions:pi_1", "payments:pi_1?expand=x"):
+        table = panel_table(await _panel(gateway, payment_history_limit=2, page=bad), "Recent payments")
+        assert [r.id for r in table.rows] == ["pi_0", "pi_1"]

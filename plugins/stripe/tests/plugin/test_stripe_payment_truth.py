@@ -155,7 +155,7 @@ async def test_part_refunded_and_part_pending() -> None:
     assert row.cells["status"].text == "refund pending"
     assert row.cells["status"].hint == "$9.00 of $29.00 refunded"
     assert row.cells["details"].text == "refund of $10.00 pending: not back with the customer yet"
-    assert [b.label for b in row.actions] == ["Refund $10.00"]
+    assert [b.label for b in row.actions] == ["Refund $10.00", "Refund part…"]
 
 
 async def test_a_failed_refund_is_shown_and_offered_again() -> None:
@@ -166,7 +166,7 @@ async def test_a_failed_refund_is_shown_and_offered_again() -> None:
     assert row.cells["status"].text == "refund failed"
     assert row.cells["status"].badge is not None and row.cells["status"].badge.tone == "danger"
     assert row.cells["details"].text == "refund of $29.00 failed (expired or canceled card): no money went back"
-    assert [b.label for b in row.actions] == ["Refund again $29.00"]
+    assert [b.label for b in row.actions] == ["Refund again $29.00", "Refund part…"]
 
 
 async def test_a_canceled_refund_is_named() -> None:

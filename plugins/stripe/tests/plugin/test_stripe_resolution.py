@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import stripe_dicts as d
 from fake_gateway import FakeGateway
+from megadesk_stripe.gateway import MATCH_LIMIT
 from megadesk_stripe.reads import PanelPlan
 from megadesk_stripe.records import customer_record
 from megadesk_stripe.resolution import Candidate, choose, customer_label, rank, resolve_customer
 
-from megadesk_core.errors import InvalidInputError, NotFoundError
+from megadesk_core.errors import InvalidInputError, NotFoundError, RateLimitedError, UpstreamUnavailableError
 from megadesk_core.types import ResolvedCustomer, TicketContext
 
 
@@ -100,22 +101,51 @@ async def test_verified_id_must_look_like_a_customer_id(bad: object) -> None:
     assert gateway.calls == []
 
 
-async def test_email_lookup_tries_the_lowercased_form_and_merges() -> None:
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [
+        ("PAT.DOE@EXAMPLE.COM", "PAT.DOE@EXAMPLE.COM"),
+        ("Pat.Doe@example.com", "pat.doe@example.com"),
+        ("pat.doe@example.com", "Pat.Doe@Example.COM"),
+    ],
+)
+async def test_email_lookup_finds_a_customer_stored_in_another_letter_case(stored: str, sent: str) -> None:
+    gateway = FakeGateway()
+    gateway.add_customer(d.customer("cus_case", email=stored))
+    resolved = await _resolve(gateway, _ticket(requester_email=f" {sent} "))
+    assert resolved is not None
+    assert (resolved.id, resolved.verified, resolved.matched_by) == ("cus_case", False, "email")
+    # Search and the exact list, together (one round trip), with the address as sent.
+    assert sorted(gateway.calls) == [("customers_with_email", (sent,)), ("search_customers_by_email", (sent,))]
+
+
+async def test_a_customer_search_cannot_see_yet_is_found_by_the_exact_list() -> None:
+    gateway = FakeGateway()
+    gateway.add_customer(d.customer("cus_new", email="New@example.test"))
+    gateway.failing["search_customers_by_email"] = RateLimitedError("Stripe Search: too many requests", retry_after=1)
+    resolved = await _resolve(gateway, _ticket(requester_email="New@example.test"))
+    assert resolved is not None and resolved.id == "cus_new"
+
+
+async def test_without_search_the_lowercased_address_is_listed_too() -> None:
     gateway = FakeGateway()
     gateway.add_customer(d.customer("cus_lower", email="dana.case@example.test"))
-    resolved = await _resolve(gateway, _ticket(requester_email=" Dana.Case@Example.TEST "))
-    assert resolved is not None
-    assert (resolved.id, resolved.verified, resolved.matched_by) == ("cus_lower", False, "email")
+    gateway.failing["search_customers_by_email"] = UpstreamUnavailableError("Search is down")
+    resolved = await _resolve(gateway, _ticket(requester_email="Dana.Case@Example.TEST"))
+    assert resolved is not None and resolved.id == "cus_lower"
     assert [args for name, args in gateway.calls if name == "customers_with_email"] == [
         ("Dana.Case@Example.TEST",),
         ("dana.case@example.test",),
     ]
 
 
-async def test_email_lookup_queries_once_when_already_lowercase() -> None:
+async def test_more_matches_than_ever_shown_stop_at_the_bound() -> None:
     gateway = FakeGateway()
-    assert await _resolve(gateway, _ticket(requester_email="nobody@example.test")) is None
-    assert [name for name, _ in gateway.calls] == ["customers_with_email"]
+    for n in range(MATCH_LIMIT + 5):
+        gateway.add_customer(d.customer(f"cus_{n:03d}", email="many@example.test", created=d.MAR_1_2024 + n))
+    resolved = await _resolve(gateway, _ticket(requester_email="many@example.test"))
+    assert resolved is not None
+    assert len(resolved.alternatives) == MATCH_LIMIT - 1
 
 
 async def test_several_matches_rank_and_list_alternatives() -> None:

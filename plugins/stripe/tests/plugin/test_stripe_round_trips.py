@@ -137,7 +137,9 @@ async def test_a_ticket_matched_by_email_costs_two_round_trips() -> None:
     assert panel.verified is False
     assert rounds == 2
     # The customer came with the search: it is not fetched again.
-    assert calls == Counter(customers_with_email=1, subscriptions=1, payment_intents=1, product_names=1)
+    assert calls == Counter(
+        customers_with_email=1, search_customers_by_email=1, subscriptions=1, payment_intents=1, product_names=1
+    )
 
 
 async def test_several_email_matches_are_ranked_on_the_panels_own_reads() -> None:
@@ -145,7 +147,9 @@ async def test_several_email_matches_are_ranked_on_the_panels_own_reads() -> Non
     gateway.add_customer(d.customer("cus_B", email="dana@example.test"))
     panel, rounds, calls = await _render(gateway, TicketContext(ticket_id="T-1", requester_email="dana@example.test"))
     assert rounds == 2
-    assert calls == Counter(customers_with_email=1, subscriptions=2, payment_intents=2, product_names=1)
+    assert calls == Counter(
+        customers_with_email=1, search_customers_by_email=1, subscriptions=2, payment_intents=2, product_names=1
+    )
     assert panel.verified is False
 
 

@@ -59,7 +59,7 @@ async def test_verified_customer(stripe_host: StripeHost, stripe_data: StripeDat
     payments = {r.id: r for r in panel_table(panel, "Recent payments").rows}
     assert payments[yen.id].cells["amount"].text == "¥5,000"
     assert payments[yen.id].cells["description"].text == "Tokyo order"
-    assert [b.label for b in payments[yen.id].actions] == ["Refund ¥5,000"]
+    assert [b.label for b in payments[yen.id].actions] == ["Refund ¥5,000", "Refund part…"]
     # The subscription's first invoice was paid by a payment intent of its own.
     assert any(r.cells["amount"].text == "$29.00" for r in payments.values())
 
@@ -78,6 +78,15 @@ async def test_email_match_is_unverified_and_case_insensitive(stripe_host: Strip
     assert panel.verification_note == "Matched by the requester's email: the ticket names no Stripe customer."
     assert not panel_blocks(panel, NoticeBlock)  # the host's label is the only "not verified"
     assert not panel_blocks(panel, ChoiceBlock)
+
+
+async def test_a_customer_stored_in_capitals_is_found_from_any_case(
+    stripe_host: StripeHost, stripe_data: StripeData
+) -> None:
+    customer = await stripe_data.customer("PAT.DOE@EXAMPLE.COM", "Pat Doe")
+    for sent in ("PAT.DOE@EXAMPLE.COM", "pat.doe@example.com", "Pat.Doe@Example.com"):
+        resolved = await stripe_host.resolve(ticket(requester_email=sent))
+        assert resolved is not None and resolved.id == customer.id, sent
 
 
 async def test_several_matches_best_first_and_the_agents_switch(

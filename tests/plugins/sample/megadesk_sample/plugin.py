@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from megadesk_core import hookimpl
 from megadesk_core.errors import ActionRefusedError, InvalidInputError
 from megadesk_core.types import (
+    ActingPrincipal,
     ActionPayload,
     ActionResult,
     ActionSpec,
@@ -112,8 +113,11 @@ def actions() -> list[ActionSpec]:
 
 
 @hookimpl
-def run_action(context: IntegrationContext, customer: ResolvedCustomer, payload: AddNote) -> ActionResult:
+def run_action(
+    context: IntegrationContext, customer: ResolvedCustomer, payload: AddNote, principal: ActingPrincipal | None
+) -> ActionResult:
     if payload.target != customer.id:
         raise ActionRefusedError("That contact is not this ticket's contact.")
     NOTES.append((context.tenant_id, customer.id, payload.text))
-    return ActionResult(message="Note added", target=payload.target, reference=f"note-{len(NOTES)}")
+    by = {"by": principal.name, "role": principal.role} if principal is not None else {}
+    return ActionResult(message="Note added", target=payload.target, reference=f"note-{len(NOTES)}", details=by)
