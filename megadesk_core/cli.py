@@ -230,8 +230,8 @@ def integrations_list(tenant_slug: str | None) -> None:
     for name, loaded in sorted(registry.integrations.items()):
         state = f" [{tenant_states[name]}]" if name in tenant_states else ""
         click.echo(f"{name}\t{loaded.manifest.title}{state}\t{loaded.source}")
-    for name, reason in sorted(registry.rejected.items()):
-        click.echo(f"{name}\tREFUSED\t{reason}")
+    for name, refusal in sorted(registry.rejected.items()):
+        click.echo(f"{name}\tREFUSED {refusal.code}\t{refusal.reason}")
 
 
 @integrations.command("enable")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 
 import pluggy
@@ -17,8 +16,8 @@ from megadesk_core.declaration_rules import (
     actions_without_runner,
     hook_problems,
     manifest_problems,
+    unknown_hook_problem,
 )
-from megadesk_core.markers import PROJECT_NAME
 from megadesk_core.types import ActionSpec, IntegrationManifest
 
 REQUIRED_HOOKS = tuple(name for name, contract in hookspecs.hook_contracts().items() if contract.required)
@@ -53,18 +52,11 @@ def _check_action_specs(specs: object, manifest: IntegrationManifest, found: Fin
 
 def hook_implementations(pm: pluggy.PluginManager, plugin: object, found: Findings) -> dict[str, pluggy.HookImpl]:
     """The plugin's hook implementations by hook name; misspelled and misplaced ones are problems."""
-    spec_names = [
-        name
-        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(getattr(hookspecs, name), f"{PROJECT_NAME}_spec")
-    ]
     impls: dict[str, pluggy.HookImpl] = {}
     for caller in pm.get_hookcallers(plugin) or []:
         impl = next(i for i in caller.get_hookimpls() if i.plugin is plugin)
         if caller.spec is None:
-            close = difflib.get_close_matches(caller.name, spec_names, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else f" The hooks are: {', '.join(sorted(spec_names))}."
-            found.error("unknown-hook", f"hook {caller.name}", f"there is no hook named {caller.name!r}.{hint}")
+            _report([unknown_hook_problem(caller.name)], found)
             continue
         impls[caller.name] = impl
     _report(hook_problems({name: impl.function for name, impl in impls.items()}), found)

@@ -21,6 +21,7 @@ from megadesk_core.keyring import KeyRing
 from megadesk_core.panel import PanelError, Sidebar, SidebarPanel
 from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.refusals import refused_panel
 from megadesk_core.services.installations import integration_context
 from megadesk_core.services.tickets import ticket_context
 from megadesk_core.types import IntegrationContext, ResolvedCustomer, TicketContext
@@ -136,12 +137,17 @@ class PanelRenderer:
         """Every enabled integration's panel, rendered concurrently."""
         selection = selection or {}
         jobs = []
+        refused: list[SidebarPanel] = []
         for row in installations:
             integration = self.registry.get(row.integration)
             if integration is None:
-                continue  # enabled once, but the plugin is not installed or is blocked in this process
+                # Refused at start-up: its tenants see that it is broken, not that it vanished. Not
+                # installed or blocked in this process: the operator's choice, nothing to show.
+                if (refusal := self.registry.rejected.get(row.integration)) is not None:
+                    refused.append(refused_panel(row.integration, refusal))
+                continue
             jobs.append(self.panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
-        panels = await asyncio.gather(*jobs)
+        panels = [*await asyncio.gather(*jobs), *refused]
         return Sidebar(
             ticket_id=ticket.external_id, panels=sorted(panels, key=lambda p: (p.title.lower(), p.integration))
         )
