@@ -15,6 +15,7 @@ from megadesk_core.cli_support import cli_database as _database
 from megadesk_core.cli_support import cli_host as _host
 from megadesk_core.cli_support import cli_principal as _cli_principal
 from megadesk_core.cli_support import tenant_by_slug as _tenant
+from megadesk_core.contract_command import contract
 from megadesk_core.settings import Settings
 
 T = TypeVar("T")
@@ -60,6 +61,9 @@ def main(log_level: str | None) -> None:
         level=(log_level or _settings().log_level).upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise on every command
+
+
+main.add_command(contract)
 
 
 @main.command()
@@ -273,13 +277,20 @@ def integrations_enable(name: str, tenant_slug: str, settings_file: Any) -> None
                         session, registry, keyring, actor, integration, check_timeout=_settings().action_timeout_seconds
                     )
             except configure.SettingsRejectedError as exc:
-                fields = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
-                raise click.ClickException(f"{exc.message} {fields}".strip()) from exc
+                raise click.ClickException(_rejection_text(exc.message, exc.errors)) from exc
             except configure.NotConfiguredError as exc:
                 raise click.ClickException(f"{exc} (or pass --settings-file)") from exc
 
     _run(enable)
     click.echo(f"{name} enabled for {tenant_slug}")
+
+
+def _rejection_text(message: str, errors: list[dict[str, Any]]) -> str:
+    """The plugin's message once: a field error that repeats it only names the field."""
+    named = [e["field"] for e in errors if e["message"] in message]
+    others = [f"{e['field']}: {e['message']}" for e in errors if e["message"] not in message]
+    text = message + (f" (field: {', '.join(named)})" if named else "")
+    return " ".join([text, "; ".join(others)]).strip()
 
 
 @integrations.command("disable")

@@ -94,8 +94,8 @@ class IntegrationRegistry:
         if self._runs_on_loop(integration, hook):
             result = caller(**kwargs)
         else:
-            # Without abandon_on_cancel anyio shields the wait, and a deadline fires only when
-            # the hook returns: a time.sleep(30) hook would hold a 5-second panel for 30.
+            # Without abandon_on_cancel anyio shields the wait: an anyio deadline (the contract
+            # check's) fired only when a time.sleep(30) hook returned, 30 s later.
             result = await anyio.to_thread.run_sync(lambda: caller(**kwargs), abandon_on_cancel=True)
         if isinstance(result, list):  # hooks that are not firstresult return every result
             return [await resolved(item) for item in result]

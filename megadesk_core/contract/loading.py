@@ -10,7 +10,7 @@ import pluggy
 
 from megadesk_core import hookspecs
 from megadesk_core.contract.declarations import check_declarations
-from megadesk_core.contract.findings import Findings, describe
+from megadesk_core.contract.findings import Findings, describe, plugin_root
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
 from megadesk_core.plugins import IntegrationRegistry, load_integrations
 
@@ -52,6 +52,7 @@ def load_target(
                 else f"the registry has no integration {integration!r} (it holds {', '.join(names) or 'none'}).",
             )
             return None, None, integration
+        found.plugin_root = plugin_root(loaded.plugin)
         return loaded.plugin, target, integration
 
     label: str = integration or str(getattr(target, "__name__", type(target).__name__))
@@ -74,6 +75,7 @@ def load_target(
                 "import-failed", f"entry point {points[0].name}", f"{points[0].value} fails to import: {describe(exc)}"
             )
             return None, None, label
+    found.plugin_root = plugin_root(target)
     pm = _plugin_manager_for(target, found)
     if pm is None:
         return target, None, label
