@@ -104,11 +104,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from megadesk_core.server import serve as run_server
 
     settings = _settings()
+
+    def announce(preview: str) -> None:
+        click.echo(f"sidebar preview: {preview}")
+        click.echo("  (an agent token: megadesk tokens create --tenant <slug> --role agent --name preview)")
+
     run_server(
         settings,
         host=host or settings.host,
         port=port if port is not None else settings.port,
         workers=workers or settings.workers,
+        announce=announce,
     )
 
 
