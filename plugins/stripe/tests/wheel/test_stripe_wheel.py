@@ -8,6 +8,7 @@ against the emulator started here. About a minute; marked ``wheels``.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -50,22 +51,26 @@ def _metadata(wheel: Path) -> tuple[list[str], list[str]]:
     return message.get_all("Requires-Dist") or [], top
 
 
+def _sources(destination: Path) -> tuple[Path, Path]:
+    """Copies of the host's and the plugin's sources: setuptools builds in the source folder, and
+    a stale build/ or *.egg-info there could slip files into the wheel that the tree no longer has."""
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "tests", "benchmarks")
+    host, plugin = destination / "megadesk-core", destination / "megadesk-stripe"
+    for folder in (host, plugin):
+        folder.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, host / name)
+        shutil.copy2(ROOT / "plugins" / "stripe" / name, plugin / name)
+    shutil.copytree(ROOT / "megadesk_core", host / "megadesk_core", ignore=skip)
+    shutil.copytree(ROOT / "plugins" / "stripe" / "megadesk_stripe", plugin / "megadesk_stripe", ignore=skip)
+    return host, plugin
+
+
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory) -> Path:
+    host, plugin = _sources(tmp_path_factory.mktemp("sources"))
     out = tmp_path_factory.mktemp("wheelhouse")
-    _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        out,
-        ROOT,
-        ROOT / "plugins" / "stripe",
-    )
+    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, host, plugin)
     return out
 
 
