@@ -16,6 +16,7 @@ from megadesk_core.cli_support import cli_host as _host
 from megadesk_core.cli_support import cli_principal as _cli_principal
 from megadesk_core.cli_support import tenant_by_slug as _tenant
 from megadesk_core.contract_command import contract
+from megadesk_core.scaffold import new_plugin
 from megadesk_core.settings import Settings
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ def main(log_level: str | None) -> None:
 
 
 main.add_command(contract)
+main.add_command(new_plugin)
 
 
 @main.command()

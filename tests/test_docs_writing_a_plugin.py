@@ -25,13 +25,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from layered_venv import clean_environment, layered_venv
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "writing-a-plugin.md"
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -128,39 +127,6 @@ def _free_port() -> int:
     return port
 
 
-def _layered_venv(path: Path) -> Path:
-    """A virtual environment that sees this one's packages but installs into its own."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    bin_dir = path / "bin"
-    python = bin_dir / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    host_site = sysconfig.get_paths()["purelib"]
-    Path(site, "_megadesk_host_env.pth").write_text(f"import site; site.addsitedir({host_site!r})\n", encoding="utf-8")
-    # What installing megadesk-core into it would put on PATH.
-    script = bin_dir / "megadesk"
-    script.write_text(
-        f"#!{python}\nimport sys\nfrom megadesk_core.cli import main\nsys.exit(main())\n", encoding="utf-8"
-    )
-    script.chmod(0o755)
-    return bin_dir
-
-
-def _environment(bin_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEGADESK_", "PYTEST_", "PYTHON", "VIRTUAL_ENV", "COV_CORE"))
-    }
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    env["VIRTUAL_ENV"] = str(bin_dir.parent)
-    return env
-
-
 def _script(commands: list[Block], port: int) -> str:
     steps = ["set -euo pipefail"]
     for index, block in enumerate(commands):
@@ -181,14 +147,14 @@ def test_following_the_guide_puts_the_new_plugin_in_the_sidebar(tmp_path):
     workdir = tmp_path / "empty-folder"
     workdir.mkdir()
     write_files(blocks, workdir)
-    bin_dir = _layered_venv(tmp_path / "venv")
+    bin_dir = layered_venv(tmp_path / "venv")
     commands = [b for b in blocks if b.lang == "bash" and not b.is_output]
     port = _free_port()
 
     process = subprocess.Popen(
         ["bash", "-c", _script(commands, port)],
         cwd=workdir,
-        env=_environment(bin_dir),
+        env=clean_environment(bin_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
