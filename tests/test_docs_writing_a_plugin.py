@@ -3,7 +3,8 @@
 How the guide's code blocks are read:
 
 * a block whose first line is ``# file: <path>`` is a file to create (``<path> (continued)``
-  appends to it);
+  appends to it), written when the reader reaches it: after the commands above it (the guide
+  starts from ``megadesk new-plugin``, and its files replace the generated ones);
 * ``bash`` blocks are commands, run in order in one shell, in an empty folder;
 * a ``json output`` or ``text output`` block shows (part of) what the command before it prints:
   every key or line shown must be in the real output;
@@ -67,22 +68,19 @@ def guide_blocks() -> list[Block]:
     ]
 
 
-def write_files(blocks: list[Block], root: Path) -> list[str]:
-    written: list[str] = []
-    for block in blocks:
-        if block.file is None:
-            continue
-        path, continued = block.file
-        target = root / path
-        if continued:
-            assert path in written, f"guide line {block.line}: {path} is continued before it is created"
-            with target.open("a", encoding="utf-8") as out:
-                out.write(FILE_MARK.sub("", block.text, count=1))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(block.text, encoding="utf-8")
-            written.append(path)
-    return written
+FILE_END = "GUIDE_FILE_ENDS_HERE"
+
+
+def file_step(block: Block, written: set[str]) -> str:
+    """The shell that writes a ``# file:`` block where the reader meets it (a here-document)."""
+    assert block.file is not None
+    path, continued = block.file
+    assert FILE_END not in block.text
+    if continued:
+        assert path in written, f"guide line {block.line}: {path} is continued before it is created"
+        return f"cat >> {path} <<'{FILE_END}'\n{FILE_MARK.sub('', block.text, count=1)}{FILE_END}"
+    written.add(path)
+    return f"mkdir -p \"$(dirname {path})\"\ncat > {path} <<'{FILE_END}'\n{block.text}{FILE_END}"
 
 
 def contains(actual: Any, expected: Any) -> bool:
@@ -115,9 +113,10 @@ def test_every_block_is_a_file_a_command_or_an_output():
             )
         previous = block
     files = {b.file[0] for b in blocks if b.file}
-    assert {"megadesk-acme/pyproject.toml", "megadesk-acme/megadesk_acme/plugin.py"} <= files
-    pyproject = next(b.text for b in blocks if b.file and b.file[0].endswith("pyproject.toml"))
-    assert '[project.entry-points."megadesk.integrations"]' in pyproject
+    assert {"megadesk-acme/megadesk_acme/plugin.py", "megadesk-acme/tests/test_acme.py"} <= files
+    commands = [b.text for b in blocks if b.lang == "bash" and not b.is_output]
+    assert commands[0].startswith("megadesk new-plugin acme"), "the guide starts from the scaffold"
+    assert any('[project.entry-points."megadesk.integrations"]' in b.text for b in blocks if b.is_output)
 
 
 def _free_port() -> int:
@@ -127,11 +126,17 @@ def _free_port() -> int:
     return port
 
 
-def _script(commands: list[Block], port: int) -> str:
+def _script(blocks: list[Block], commands: list[Block], port: int) -> str:
     steps = ["set -euo pipefail"]
-    for index, block in enumerate(commands):
-        # on a line of its own even when the previous command printed no final newline
-        steps += [f"printf '\\n{MARKER.format(index)}\\n'", GUIDE_PORT.sub(str(port), block.text)]
+    written: set[str] = set()
+    index_of = {id(block): i for i, block in enumerate(commands)}
+    for block in blocks:
+        if block.file is not None:
+            steps.append(file_step(block, written))
+        elif id(block) in index_of:
+            # on a line of its own even when the previous command printed no final newline
+            marker = MARKER.format(index_of[id(block)])
+            steps += [f"printf '\\n{marker}\\n'", GUIDE_PORT.sub(str(port), block.text)]
     return "\n".join(steps) + "\n"
 
 
@@ -146,13 +151,12 @@ def test_following_the_guide_puts_the_new_plugin_in_the_sidebar(tmp_path):
     blocks = guide_blocks()
     workdir = tmp_path / "empty-folder"
     workdir.mkdir()
-    write_files(blocks, workdir)
     bin_dir = layered_venv(tmp_path / "venv")
     commands = [b for b in blocks if b.lang == "bash" and not b.is_output]
     port = _free_port()
 
     process = subprocess.Popen(
-        ["bash", "-c", _script(commands, port)],
+        ["bash", "-c", _script(blocks, commands, port)],
         cwd=workdir,
         env=clean_environment(bin_dir),
         stdout=subprocess.PIPE,
