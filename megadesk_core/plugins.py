@@ -18,17 +18,12 @@ from typing import Any
 
 import anyio.to_thread
 import pluggy
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from megadesk_core import hookspecs
-from megadesk_core.declaration_rules import (
-    DeclarationProblem,
-    action_problems,
-    actions_without_runner,
-    hook_problems,
-    manifest_problems,
-)
+from megadesk_core.declaration_rules import DeclarationProblem
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
+from megadesk_core.plugin_checks import PluginRefused, declarations, process_options
 from megadesk_core.refusals import PluginRefusal, refusal_from_problems, unknown_hooks
 from megadesk_core.types import ActionSpec, IntegrationManifest
 
@@ -174,81 +169,6 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, refuse
     return False
 
 
-def _implementations(pm: pluggy.PluginManager, plugin: object) -> dict[str, object]:
-    """The plugin's hook implementations by hook name."""
-    return {
-        caller.name: impl.function
-        for caller in pm.get_hookcallers(plugin) or []
-        for impl in caller.get_hookimpls()
-        if impl.plugin is plugin
-    }
-
-
-def _declarations(pm: pluggy.PluginManager, plugin: object) -> tuple[IntegrationManifest, dict[str, ActionSpec]]:
-    """The plugin's manifest and actions, checked by :mod:`megadesk_core.declaration_rules`;
-    raises ``_Refused`` naming every rule it breaks (and the manifest, when one could be read)."""
-    implemented = _implementations(pm, plugin)
-    problems = hook_problems(implemented)
-    manifest: object = None
-    actions: dict[str, ActionSpec] = {}
-    manifest_hook = implemented.get("manifest")
-    if manifest_hook is not None and not inspect.iscoroutinefunction(manifest_hook):
-        # Read even when another hook is wrong: the refusal then names the integration tenants enabled.
-        manifest = manifest_hook()  # type: ignore[operator]
-        problems += manifest_problems(manifest)
-    if isinstance(manifest, IntegrationManifest) and not any(p.severity == "error" for p in problems):
-        declared = implemented["actions"]() if "actions" in implemented else []  # type: ignore[operator]
-        actions, action_found = action_problems(declared, manifest)
-        problems += action_found
-        for name in actions_without_runner(actions, implemented):
-            problems.append(
-                DeclarationProblem(
-                    "missing-hook", f"actions.{name}", "has no handler and the plugin has no run_action hook."
-                )
-            )
-    errors = [p for p in problems if p.severity == "error"]
-    for warning in (p for p in problems if p.severity == "warning"):
-        log.warning("plugin %s: %s: %s", getattr(plugin, "__name__", plugin), warning.where, warning.message)
-    if errors or not isinstance(manifest, IntegrationManifest):
-        raise _Refused(errors, manifest if isinstance(manifest, IntegrationManifest) else None)
-    return manifest, actions
-
-
-class _Refused(Exception):
-    def __init__(self, problems: list[DeclarationProblem], manifest: IntegrationManifest | None) -> None:
-        super().__init__(problems)
-        self.problems = problems
-        self.manifest = manifest
-
-
-def _options_for(manifest: IntegrationManifest, raw: Mapping[str, Any] | None) -> BaseModel | None:
-    """The plugin's options model filled from MEGADESK_PLUGIN_OPTIONS (its defaults when the
-    operator set none); refused with ``bad-options`` when they do not validate."""
-    if manifest.options_model is None:
-        if raw:
-            raise _Refused(
-                [
-                    DeclarationProblem(
-                        "bad-options",
-                        "MEGADESK_PLUGIN_OPTIONS",
-                        f"has an entry for {manifest.name!r}, which takes no options; remove it.",
-                    )
-                ],
-                manifest,
-            )
-        return None
-    try:
-        return manifest.options_model.model_validate(raw or {})
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
-        problem = DeclarationProblem(
-            "bad-options",
-            "MEGADESK_PLUGIN_OPTIONS",
-            f"the options for {manifest.name!r} are invalid: {errors}; fix them or remove the entry.",
-        )
-        raise _Refused([problem], manifest) from exc
-
-
 def load_integrations(
     *,
     allow: Iterable[str] | None = None,
@@ -285,15 +205,15 @@ def load_integrations(
         if plugin is None:
             continue
         try:
-            manifest, actions = _declarations(pm, plugin)
+            manifest, actions = declarations(pm, plugin)
             loaded = LoadedIntegration(
                 manifest=manifest,
                 plugin=plugin,
                 actions=actions,
-                options=_options_for(manifest, options.get(manifest.name)),
+                options=process_options(manifest, options.get(manifest.name)),
                 source=sources.get(plugin_name, plugin_name),
             )
-        except _Refused as exc:
+        except PluginRefused as exc:
             _refuse(registry, plugin, plugin_name, exc.problems, exc.manifest)
             continue
         except Exception as exc:  # the manifest or actions hook raised
