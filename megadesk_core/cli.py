@@ -15,7 +15,9 @@ from megadesk_core.cli_support import cli_database as _database
 from megadesk_core.cli_support import cli_host as _host
 from megadesk_core.cli_support import cli_principal as _cli_principal
 from megadesk_core.cli_support import tenant_by_slug as _tenant
+from megadesk_core.contract_command import contract
 from megadesk_core.observability.logs import cli_log_handler
+from megadesk_core.scaffold import new_plugin
 from megadesk_core.settings import Settings
 
 T = TypeVar("T")
@@ -64,6 +66,10 @@ def main(log_level: str | None) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise on every command
 
 
+main.add_command(contract)
+main.add_command(new_plugin)
+
+
 @main.command()
 @click.option("--tenant", default=None, help="Also create this tenant (its slug) and print an admin token once.")
 @click.option("--tenant-name", default=None, help="The new tenant's display name (default: the slug).")
@@ -102,11 +108,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from megadesk_core.server import serve as run_server
 
     settings = _settings()
+
+    def announce(preview: str) -> None:
+        click.echo(f"sidebar preview: {preview}")
+        click.echo("  (an agent token: megadesk tokens create --tenant <slug> --role agent --name preview)")
+
     run_server(
         settings,
         host=host or settings.host,
         port=port if port is not None else settings.port,
         workers=workers or settings.workers,
+        announce=announce,
     )
 
 
@@ -232,8 +244,8 @@ def integrations_list(tenant_slug: str | None) -> None:
     for name, loaded in sorted(registry.integrations.items()):
         state = f" [{tenant_states[name]}]" if name in tenant_states else ""
         click.echo(f"{name}\t{loaded.manifest.title}{state}\t{loaded.source}")
-    for name, reason in sorted(registry.rejected.items()):
-        click.echo(f"{name}\tREFUSED\t{reason}")
+    for name, refusal in sorted(registry.rejected.items()):
+        click.echo(f"{name}\tREFUSED {refusal.code}\t{refusal.reason}")
 
 
 @integrations.command("enable")
@@ -275,13 +287,20 @@ def integrations_enable(name: str, tenant_slug: str, settings_file: Any) -> None
                         session, registry, keyring, actor, integration, check_timeout=_settings().action_timeout_seconds
                     )
             except configure.SettingsRejectedError as exc:
-                fields = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
-                raise click.ClickException(f"{exc.message} {fields}".strip()) from exc
+                raise click.ClickException(_rejection_text(exc.message, exc.errors)) from exc
             except configure.NotConfiguredError as exc:
                 raise click.ClickException(f"{exc} (or pass --settings-file)") from exc
 
     _run(enable)
     click.echo(f"{name} enabled for {tenant_slug}")
+
+
+def _rejection_text(message: str, errors: list[dict[str, Any]]) -> str:
+    """The plugin's message once: a field error that repeats it only names the field."""
+    named = [e["field"] for e in errors if e["message"] in message]
+    others = [f"{e['field']}: {e['message']}" for e in errors if e["message"] not in message]
+    text = message + (f" (field: {', '.join(named)})" if named else "")
+    return " ".join([text, "; ".join(others)]).strip()
 
 
 @integrations.command("disable")

@@ -7,6 +7,7 @@ what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ class DeclarationProblem:
     where: str
     message: str
     severity: Literal["error", "warning"] = "error"
+
+
+def unknown_hook_problem(name: str) -> DeclarationProblem:
+    """A hook implementation with no matching spec (a typo, usually), with the closest hook name."""
+    hooks = list(hookspecs.hook_contracts())
+    close = difflib.get_close_matches(name, hooks, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else f" The hooks are: {', '.join(sorted(hooks))}."
+    return DeclarationProblem("unknown-hook", f"hook {name}", f"there is no hook named {name!r}.{hint}")
 
 
 def hook_problems(implemented: Mapping[str, object]) -> list[DeclarationProblem]:

@@ -55,13 +55,20 @@ def check_settings(settings: BaseModel, options: BaseModel | None) -> SettingsCh
 
     Args:
         settings: the validated settings model instance, secrets in clear.
-        options: the plugin's process-level options, or ``None``.
+        options: the plugin's process-level options: an instance of the manifest's
+            ``options_model`` (its defaults when the operator set none), or ``None`` when the
+            plugin declares no options model.
 
     Returns:
         A :class:`~megadesk_core.types.SettingsCheck` with warnings and unavailable features
         (shown to the admin, stored, and handed back in ``IntegrationContext``), or ``None``.
         Raise :class:`~megadesk_core.errors.IntegrationError` to reject the settings: the
-        admin gets a 422 with its message and nothing is saved.
+        admin gets a 422 with its message (naming ``field`` when you set it) and nothing is
+        saved. When you cannot tell now, raise
+        :class:`~megadesk_core.errors.UpstreamUnavailableError` or
+        :class:`~megadesk_core.errors.RateLimitedError` (or miss the deadline): the admin gets a
+        503 ``settings_unchecked`` saying to try again, and nothing is saved either; settings
+        are never stored unchecked.
 
     Example::
 

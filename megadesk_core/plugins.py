@@ -2,9 +2,9 @@
 
 Nothing happens at import time. :func:`load_integrations` builds a pluggy manager, loads the
 ``megadesk.integrations`` entry points that process settings allow, registers any plugins
-passed in (tests), fails loudly on a misspelled hook implementation, and validates each
-plugin's manifest. A plugin that fails to import, or is built for another hook API version,
-is logged and left out; the host still starts.
+passed in (tests), and checks each plugin alone against the rules of
+:mod:`megadesk_core.declaration_rules`. A plugin that fails to import or breaks a rule is
+logged and refused with a coded reason (:mod:`megadesk_core.refusals`); the host still starts.
 """
 
 from __future__ import annotations
@@ -18,24 +18,16 @@ from typing import Any
 
 import anyio.to_thread
 import pluggy
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from megadesk_core import hookspecs
-from megadesk_core.declaration_rules import (
-    DeclarationProblem,
-    action_problems,
-    actions_without_runner,
-    hook_problems,
-    manifest_problems,
-)
+from megadesk_core.declaration_rules import DeclarationProblem
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
+from megadesk_core.plugin_checks import PluginRefused, declarations, process_options
+from megadesk_core.refusals import PluginRefusal, refusal_from_problems, unknown_hooks
 from megadesk_core.types import ActionSpec, IntegrationManifest
 
 log = logging.getLogger(__name__)
-
-
-class PluginConfigurationError(RuntimeError):
-    """A plugin problem the operator must fix before the host can start."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +51,8 @@ class IntegrationRegistry:
 
     plugin_manager: pluggy.PluginManager
     integrations: dict[str, LoadedIntegration] = field(default_factory=dict)
-    rejected: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, PluginRefusal] = field(default_factory=dict)
+    """Plugins left out, by integration name (entry-point name when no manifest was read)."""
     _callers: dict[tuple[str, str], pluggy.HookCaller] = field(default_factory=dict)
     _on_loop: dict[tuple[str, str], bool] = field(default_factory=dict)
 
@@ -88,14 +81,17 @@ class IntegrationRegistry:
         check looks at it as it came.
 
         Plain (sync) implementations run in a worker thread so that a slow plugin cannot
-        block the event loop (and the deadline around it still fires); ``async def`` ones
+        block the event loop, and the deadline around the call fires on time whether the hook is
+        sync or async (a sync hook past it is abandoned; its thread finishes alone); ``async def`` ones
         are called on the loop, which saves a thread hop per call.
         """
         caller = self._caller(integration, hook)
         if self._runs_on_loop(integration, hook):
             result = caller(**kwargs)
         else:
-            result = await anyio.to_thread.run_sync(lambda: caller(**kwargs))
+            # Without abandon_on_cancel anyio shields the wait: an anyio deadline (the contract
+            # check's) fired only when a time.sleep(30) hook returned, 30 s later.
+            result = await anyio.to_thread.run_sync(lambda: caller(**kwargs), abandon_on_cancel=True)
         if isinstance(result, list):  # hooks that are not firstresult return every result
             return [await resolved(item) for item in result]
         return await resolved(result)
@@ -116,14 +112,18 @@ async def resolved(value: Any) -> Any:
 
 
 def _load_entry_points(
-    pm: pluggy.PluginManager, allow: frozenset[str] | None, block: frozenset[str], refused: dict[str, str]
+    pm: pluggy.PluginManager,
+    allow: frozenset[str] | None,
+    block: frozenset[str],
+    refused: dict[str, PluginRefusal],
 ) -> dict[str, str]:
-    """Register the allowed entry points; returns their sources, fills ``refused`` with the reasons
-    of those that failed (readiness and ``megadesk integrations list`` report them)."""
+    """Register the allowed entry points; returns their sources, fills ``refused`` with those
+    that failed to import or to register (readiness and ``megadesk integrations list`` report them)."""
     sources: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in block or (allow is not None and ep.name not in allow):
-            log.info("plugin %s is not loaded: blocked by process settings", ep.name)
+            why = "in MEGADESK_PLUGINS_BLOCK" if ep.name in block else "not in MEGADESK_PLUGINS_ALLOW"
+            log.info("plugin %s is not loaded: %s", ep.name, why)
             pm.set_blocked(ep.name)
             continue
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
@@ -133,68 +133,40 @@ def _load_entry_points(
         except Exception as exc:
             # A broken third-party plugin must not take the help desk down with it.
             log.exception("plugin %s (%s) failed to import and is skipped", ep.name, ep.value)
-            refused[ep.name] = f"plugin {ep.name} failed to import: {type(exc).__name__}: {exc}"
-            continue
-        try:
-            pm.register(plugin, name=ep.name)
-        except pluggy.PluginValidationError as exc:
-            log.error("plugin %s (%s) is refused: %s", ep.name, ep.value, exc)
-            refused[ep.name] = f"plugin {ep.name} was refused: {exc}"
+            refused[ep.name] = PluginRefusal(
+                "import-failed", f"plugin {ep.name} failed to import: {type(exc).__name__}: {exc}"
+            )
             continue
         dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-        sources[ep.name] = f"entry point {ep.name} = {ep.value} ({dist})"
+        if _register(pm, plugin, ep.name, refused):
+            sources[ep.name] = f"entry point {ep.name} = {ep.value} ({dist})"
     return sources
 
 
-def _implementations(pm: pluggy.PluginManager, plugin: object) -> dict[str, object]:
-    """The plugin's hook implementations by hook name."""
-    return {
-        caller.name: impl.function
-        for caller in pm.get_hookcallers(plugin) or []
-        for impl in caller.get_hookimpls()
-        if impl.plugin is plugin
-    }
-
-
-def _declarations(pm: pluggy.PluginManager, plugin: object) -> tuple[IntegrationManifest, dict[str, ActionSpec]]:
-    """The plugin's manifest and actions, checked by :mod:`megadesk_core.declaration_rules`;
-    raises ``ValueError`` naming every rule it breaks."""
-    implemented = _implementations(pm, plugin)
-    problems = hook_problems(implemented)
-    manifest: object = None
-    actions: dict[str, ActionSpec] = {}
-    if not problems:
-        manifest = implemented["manifest"]()  # type: ignore[operator]
-        problems += manifest_problems(manifest)
-    if isinstance(manifest, IntegrationManifest) and not any(p.severity == "error" for p in problems):
-        declared = implemented["actions"]() if "actions" in implemented else []  # type: ignore[operator]
-        actions, action_found = action_problems(declared, manifest)
-        problems += action_found
-        for name in actions_without_runner(actions, implemented):
-            problems.append(
-                DeclarationProblem(
-                    "missing-hook", f"actions.{name}", "has no handler and the plugin has no run_action hook."
-                )
-            )
-    errors = [p for p in problems if p.severity == "error"]
-    for warning in (p for p in problems if p.severity == "warning"):
-        log.warning("plugin %s: %s: %s", getattr(plugin, "__name__", plugin), warning.where, warning.message)
-    if errors or not isinstance(manifest, IntegrationManifest):
-        raise ValueError("; ".join(f"{p.where}: {p.message}" for p in errors))
-    return manifest, actions
-
-
-def _options_for(manifest: IntegrationManifest, raw: Mapping[str, Any] | None) -> BaseModel | None:
-    if manifest.options_model is None:
-        if raw:
-            raise PluginConfigurationError(f"plugin_options has an entry for {manifest.name!r}, which takes no options")
-        return None
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, refused: dict[str, PluginRefusal]) -> bool:
+    """Register one plugin, or refuse it alone: a hook argument the spec lacks, a hook that does
+    not exist (with the closest hook's name)."""
+    label = name or str(getattr(plugin, "__name__", type(plugin).__name__))
     try:
-        return manifest.options_model.model_validate(raw or {})
-    except ValidationError as exc:
-        raise PluginConfigurationError(
-            f"plugin_options for {manifest.name!r} are invalid: {exc.errors(include_url=False, include_input=False)}"
-        ) from exc
+        registered = pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        refusal = PluginRefusal(
+            "hook-signature",
+            f"plugin {label} was refused: {exc}; a hook implementation may only take the spec's arguments.",
+        )
+    except ValueError as exc:  # the name or the object is registered already
+        refusal = PluginRefusal("register", f"plugin {label} was refused: {exc}")
+    else:
+        if registered is None:
+            return False
+        unknown = unknown_hooks(pm, plugin)
+        if not unknown:
+            return True
+        pm.unregister(plugin)
+        refusal = refusal_from_problems(label, unknown)
+    log.error("%s", refusal)
+    refused[label] = refusal
+    return False
 
 
 def load_integrations(
@@ -208,54 +180,78 @@ def load_integrations(
     """Build the plugin manager and the registry of usable integrations.
 
     ``allow`` (``None``: every installed plugin; empty: none) and ``block`` name entry
-    points. ``extra_plugins`` are registered directly (tests, built-ins). Raises
-    :class:`PluginConfigurationError` for what the operator must fix: a hook implementation
-    with no matching spec, two plugins claiming one name, invalid process options.
+    points. ``extra_plugins`` are registered directly (tests, built-ins) and go through the same
+    checks. A plugin that breaks a rule (a misspelled hook or argument, a missing required hook,
+    a bad manifest, an unsupported hook-API version, invalid options, a name another plugin
+    claims too) is refused alone, with a coded reason in ``registry.rejected``; the host
+    starts with the others (``MEGADESK_PLUGINS_REQUIRED`` with ``MEGADESK_PLUGINS_FAIL_FAST``
+    turns a refusal into a failed start-up, see :mod:`megadesk_core.startup`).
     """
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     allowed = frozenset(allow) if allow is not None else None
-    refused: dict[str, str] = {}
+    refused: dict[str, PluginRefusal] = {}
     sources = _load_entry_points(pm, allowed, frozenset(block), refused) if load_entry_points else {}
     for plugin in extra_plugins:
-        try:
-            name = pm.register(plugin)
-        except pluggy.PluginValidationError as exc:
-            raise PluginConfigurationError(f"plugin {exc.plugin!r}: {exc}") from exc
-        if name is not None:
-            sources[name] = f"registered {getattr(plugin, '__name__', type(plugin).__name__)}"
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginConfigurationError(f"plugin {exc.plugin!r}: {exc}") from exc
+        if _register(pm, plugin, None, refused):
+            name = pm.get_name(plugin)
+            if name is not None:
+                sources[name] = f"registered {getattr(plugin, '__name__', type(plugin).__name__)}"
 
     registry = IntegrationRegistry(plugin_manager=pm, rejected=refused)
     options = plugin_options or {}
+    claimed: dict[str, list[str]] = {}
     for plugin_name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             continue
         try:
-            manifest, actions = _declarations(pm, plugin)
-        except Exception as exc:
-            reason = f"plugin {plugin_name} was refused: {exc}"
-            log.error("%s", reason)
-            registry.rejected[plugin_name] = reason
-            pm.unregister(plugin)
-            continue
-        if manifest.name in registry.integrations:
-            raise PluginConfigurationError(
-                f"two plugins claim the integration name {manifest.name!r}: "
-                f"{registry.integrations[manifest.name].source} and {sources.get(plugin_name, plugin_name)}; "
-                "block one of them with MEGADESK_PLUGINS_BLOCK"
+            manifest, actions = declarations(pm, plugin)
+            loaded = LoadedIntegration(
+                manifest=manifest,
+                plugin=plugin,
+                actions=actions,
+                options=process_options(manifest, options.get(manifest.name)),
+                source=sources.get(plugin_name, plugin_name),
             )
-        registry.integrations[manifest.name] = LoadedIntegration(
-            manifest=manifest,
-            plugin=plugin,
-            actions=actions,
-            options=_options_for(manifest, options.get(manifest.name)),
-            source=sources.get(plugin_name, plugin_name),
-        )
-    unknown = set(options) - set(registry.integrations)
+        except PluginRefused as exc:
+            _refuse(registry, plugin, plugin_name, exc.problems, exc.manifest)
+            continue
+        except Exception as exc:  # the manifest or actions hook raised
+            problem = DeclarationProblem("hook-raised", "manifest or actions", f"raised {type(exc).__name__}: {exc}")
+            _refuse(registry, plugin, plugin_name, [problem], None)
+            continue
+        claimed.setdefault(manifest.name, []).append(loaded.source)
+        if len(claimed[manifest.name]) > 1:
+            # Neither is the one the operator meant for certain: refuse every claimant, name them all.
+            problem = DeclarationProblem(
+                "duplicate-name",
+                "manifest.name",
+                f"{len(claimed[manifest.name])} plugins claim the integration name {manifest.name!r}: "
+                f"{'; '.join(claimed[manifest.name])}; block all but one with MEGADESK_PLUGINS_BLOCK.",
+            )
+            if (first := registry.integrations.pop(manifest.name, None)) is not None:
+                pm.unregister(first.plugin)
+            _refuse(registry, plugin, plugin_name, [problem], manifest)
+            continue
+        registry.integrations[manifest.name] = loaded
+    unknown = set(options) - set(registry.integrations) - set(registry.rejected)
     if unknown:
         log.warning("plugin_options names integrations that are not loaded: %s", sorted(unknown))
     return registry
+
+
+def _refuse(
+    registry: IntegrationRegistry,
+    plugin: object,
+    plugin_name: str,
+    problems: list[DeclarationProblem],
+    manifest: IntegrationManifest | None,
+) -> None:
+    """Leave the plugin out, keyed by its integration name when its manifest says it (what
+    tenants enabled), else by its entry-point name (what operators allow and block)."""
+    key = manifest.name if manifest is not None else plugin_name
+    refusal = refusal_from_problems(key, problems, manifest.title if manifest is not None else None)
+    log.error("%s", refusal)
+    registry.rejected[key] = refusal
+    if registry.plugin_manager.is_registered(plugin):
+        registry.plugin_manager.unregister(plugin)

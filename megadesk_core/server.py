@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from litestar import Litestar
@@ -56,18 +56,34 @@ def _environment(**variables: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """Serve until interrupted; a :class:`StartupError` before anything listens."""
+def preview_address(host: str, port: int) -> str:
+    """The sidebar preview page's address, with the fragment it reads (docs/operations.md)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (what a wildcard bind means)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/preview#token=<agent token>&ticket=<ticket id>"
+
+
+def serve(
+    settings: Settings, *, host: str, port: int, workers: int, announce: Callable[[str], None] | None = None
+) -> None:
+    """Serve until interrupted; a :class:`StartupError` before anything listens. ``announce`` is
+    told the preview page's address once the start-up checks passed."""
     import uvicorn
 
     check_workers(settings, workers)
     log_level = settings.log_level.lower()
     logging_options = uvicorn_logging(settings.log_format)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, **logging_options)
+        app = create_app(settings)
+        if announce is not None:
+            announce(preview_address(host, port))
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **logging_options)
         return
     _keyring, registry = prepare(settings)  # migrates (if configured) and checks, once
     asyncio.run(registry.shutdown())
+    if announce is not None:
+        announce(preview_address(host, port))
     with _environment(MEGADESK_AUTO_MIGRATE="false"):
         uvicorn.run(
             APP_FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level, **logging_options

@@ -123,7 +123,14 @@ class Settings(BaseSettings):
     )
     plugins_required: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated entry-point names this host must serve: /readyz is 503 while one is not loaded.",
+        description="Comma-separated entry-point names this host must serve: /readyz is 503 while one is not loaded "
+        "(and start-up stops with plugins_fail_fast).",
+    )
+
+    plugins_fail_fast: bool = Field(
+        default=False,
+        description="Stop start-up when a plugin named in plugins_required is refused or missing, instead of "
+        "serving the others with /readyz at 503.",
     )
 
     @field_validator("plugins_required", mode="before")

@@ -10,7 +10,7 @@ from megadesk_core.db.engine import make_sync_engine
 from megadesk_core.db.models import IntegrationInstallation, KeyCanary
 from megadesk_core.keyring import KeyConfigurationError, KeyRing, SecretDecryptionError
 from megadesk_core.migrate import database_revision, head_revision, known_revisions, upgrade_database
-from megadesk_core.plugins import IntegrationRegistry, PluginConfigurationError, load_integrations
+from megadesk_core.plugins import IntegrationRegistry, load_integrations
 from megadesk_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,44 @@ def load_keyring(settings: Settings) -> KeyRing:
 
 
 def load_registry(settings: Settings) -> IntegrationRegistry:
-    try:
-        registry = load_integrations(
-            allow=settings.plugins_allow, block=settings.plugins_block, plugin_options=settings.plugin_options
-        )
-    except PluginConfigurationError as exc:
-        raise StartupError(str(exc)) from exc
+    """The plugins this process serves; a broken one is refused alone and listed in
+    ``registry.rejected`` (see :func:`require_plugins` for operators who want start-up to stop)."""
+    registry = load_integrations(
+        allow=settings.plugins_allow, block=settings.plugins_block, plugin_options=settings.plugin_options
+    )
     log.info("integrations loaded: %s", ", ".join(sorted(registry.integrations)) or "none")
+    if registry.rejected:
+        log.error(
+            "integrations refused: %s", ", ".join(f"{name} {r.code}" for name, r in sorted(registry.rejected.items()))
+        )
     return registry
+
+
+def require_plugins(settings: Settings, registry: IntegrationRegistry) -> None:
+    """With ``MEGADESK_PLUGINS_FAIL_FAST``, every plugin named in ``MEGADESK_PLUGINS_REQUIRED``
+    must load, or the process does not start (without it, ``/readyz`` says 503 and the host
+    serves the other plugins)."""
+    if not settings.plugins_fail_fast:
+        return
+    loaded = set(registry.integrations) | {
+        registry.plugin_manager.get_name(i.plugin) or name for name, i in registry.integrations.items()
+    }
+    problems = []
+    for name in settings.plugins_required:
+        if name in loaded:
+            continue
+        refusal = registry.rejected.get(name)
+        problems.append(
+            str(refusal)
+            if refusal is not None
+            else f"plugin {name} is not loaded: not installed, not in MEGADESK_PLUGINS_ALLOW, or in "
+            "MEGADESK_PLUGINS_BLOCK"
+        )
+    if problems:
+        raise StartupError(
+            "MEGADESK_PLUGINS_REQUIRED names plugins this process could not load (MEGADESK_PLUGINS_FAIL_FAST is "
+            "set): " + "; ".join(problems)
+        )
 
 
 def prepare(
@@ -102,4 +132,6 @@ def prepare(
     else:
         require_migrated_schema(url)
     verify_keyring(url, keyring)
-    return keyring, registry or load_registry(settings)
+    registry = registry or load_registry(settings)
+    require_plugins(settings, registry)
+    return keyring, registry

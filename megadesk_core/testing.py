@@ -326,7 +326,7 @@ def megadesk_integration(megadesk_registry: IntegrationRegistry) -> str:
     """The integration under test: the only one loaded. Override it when several are loaded."""
     names = sorted(megadesk_registry.integrations)
     if len(names) != 1:
-        rejected = "; ".join(megadesk_registry.rejected.values())
+        rejected = "; ".join(str(r) for r in megadesk_registry.rejected.values())
         pytest.fail(
             f"megadesk_integration: {len(names)} integrations are loaded ({', '.join(names) or 'none'}"
             f"{'; refused: ' + rejected if rejected else ''}); override the megadesk_plugins_allow fixture "

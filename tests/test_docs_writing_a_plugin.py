@@ -3,7 +3,8 @@
 How the guide's code blocks are read:
 
 * a block whose first line is ``# file: <path>`` is a file to create (``<path> (continued)``
-  appends to it);
+  appends to it), written when the reader reaches it: after the commands above it (the guide
+  starts from ``megadesk new-plugin``, and its files replace the generated ones);
 * ``bash`` blocks are commands, run in order in one shell, in an empty folder;
 * a ``json output`` or ``text output`` block shows (part of) what the command before it prints:
   every key or line shown must be in the real output;
@@ -25,13 +26,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from layered_venv import clean_environment, layered_venv
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "writing-a-plugin.md"
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -68,22 +68,19 @@ def guide_blocks() -> list[Block]:
     ]
 
 
-def write_files(blocks: list[Block], root: Path) -> list[str]:
-    written: list[str] = []
-    for block in blocks:
-        if block.file is None:
-            continue
-        path, continued = block.file
-        target = root / path
-        if continued:
-            assert path in written, f"guide line {block.line}: {path} is continued before it is created"
-            with target.open("a", encoding="utf-8") as out:
-                out.write(FILE_MARK.sub("", block.text, count=1))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(block.text, encoding="utf-8")
-            written.append(path)
-    return written
+FILE_END = "GUIDE_FILE_ENDS_HERE"
+
+
+def file_step(block: Block, written: set[str]) -> str:
+    """The shell that writes a ``# file:`` block where the reader meets it (a here-document)."""
+    assert block.file is not None
+    path, continued = block.file
+    assert FILE_END not in block.text
+    if continued:
+        assert path in written, f"guide line {block.line}: {path} is continued before it is created"
+        return f"cat >> {path} <<'{FILE_END}'\n{FILE_MARK.sub('', block.text, count=1)}{FILE_END}"
+    written.add(path)
+    return f"mkdir -p \"$(dirname {path})\"\ncat > {path} <<'{FILE_END}'\n{block.text}{FILE_END}"
 
 
 def contains(actual: Any, expected: Any) -> bool:
@@ -116,9 +113,10 @@ def test_every_block_is_a_file_a_command_or_an_output():
             )
         previous = block
     files = {b.file[0] for b in blocks if b.file}
-    assert {"megadesk-acme/pyproject.toml", "megadesk-acme/megadesk_acme/plugin.py"} <= files
-    pyproject = next(b.text for b in blocks if b.file and b.file[0].endswith("pyproject.toml"))
-    assert '[project.entry-points."megadesk.integrations"]' in pyproject
+    assert {"megadesk-acme/megadesk_acme/plugin.py", "megadesk-acme/tests/test_acme.py"} <= files
+    commands = [b.text for b in blocks if b.lang == "bash" and not b.is_output]
+    assert commands[0].startswith("megadesk new-plugin acme"), "the guide starts from the scaffold"
+    assert any('[project.entry-points."megadesk.integrations"]' in b.text for b in blocks if b.is_output)
 
 
 def _free_port() -> int:
@@ -128,44 +126,17 @@ def _free_port() -> int:
     return port
 
 
-def _layered_venv(path: Path) -> Path:
-    """A virtual environment that sees this one's packages but installs into its own."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    bin_dir = path / "bin"
-    python = bin_dir / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    host_site = sysconfig.get_paths()["purelib"]
-    Path(site, "_megadesk_host_env.pth").write_text(f"import site; site.addsitedir({host_site!r})\n", encoding="utf-8")
-    # What installing megadesk-core into it would put on PATH.
-    script = bin_dir / "megadesk"
-    script.write_text(
-        f"#!{python}\nimport sys\nfrom megadesk_core.cli import main\nsys.exit(main())\n", encoding="utf-8"
-    )
-    script.chmod(0o755)
-    return bin_dir
-
-
-def _environment(bin_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEGADESK_", "PYTEST_", "PYTHON", "VIRTUAL_ENV", "COV_CORE"))
-    }
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    env["VIRTUAL_ENV"] = str(bin_dir.parent)
-    return env
-
-
-def _script(commands: list[Block], port: int) -> str:
+def _script(blocks: list[Block], commands: list[Block], port: int) -> str:
     steps = ["set -euo pipefail"]
-    for index, block in enumerate(commands):
-        # on a line of its own even when the previous command printed no final newline
-        steps += [f"printf '\\n{MARKER.format(index)}\\n'", GUIDE_PORT.sub(str(port), block.text)]
+    written: set[str] = set()
+    index_of = {id(block): i for i, block in enumerate(commands)}
+    for block in blocks:
+        if block.file is not None:
+            steps.append(file_step(block, written))
+        elif id(block) in index_of:
+            # on a line of its own even when the previous command printed no final newline
+            marker = MARKER.format(index_of[id(block)])
+            steps += [f"printf '\\n{marker}\\n'", GUIDE_PORT.sub(str(port), block.text)]
     return "\n".join(steps) + "\n"
 
 
@@ -180,15 +151,14 @@ def test_following_the_guide_puts_the_new_plugin_in_the_sidebar(tmp_path):
     blocks = guide_blocks()
     workdir = tmp_path / "empty-folder"
     workdir.mkdir()
-    write_files(blocks, workdir)
-    bin_dir = _layered_venv(tmp_path / "venv")
+    bin_dir = layered_venv(tmp_path / "venv")
     commands = [b for b in blocks if b.lang == "bash" and not b.is_output]
     port = _free_port()
 
     process = subprocess.Popen(
-        ["bash", "-c", _script(commands, port)],
+        ["bash", "-c", _script(blocks, commands, port)],
         cwd=workdir,
-        env=_environment(bin_dir),
+        env=clean_environment(bin_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -140,7 +140,9 @@ def test_init_then_serve_a_sidebar(operator_env):
         assert sidebar.status_code == 200, sidebar.text
         assert [(p["integration"], p["status"]) for p in sidebar.json()["panels"]] == [("sample", "ok")]
     finally:
-        app.stop()
+        output = app.stop()
+    # The preview page, documented in docs/operations.md, is announced with the fragment it reads.
+    assert f"sidebar preview: http://127.0.0.1:{app.port}/preview#token=<agent token>&ticket=<ticket id>" in output
 
 
 def test_init_never_replaces_a_key_file_it_cannot_read(operator_env):

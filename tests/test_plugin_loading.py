@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from megadesk_core import hookimpl, plugins
-from megadesk_core.plugins import PluginConfigurationError, load_integrations
+from megadesk_core.plugins import load_integrations
 from megadesk_core.types import IntegrationManifest, Panel
 
 
@@ -45,7 +45,8 @@ def test_a_plugin_that_fails_to_import_is_logged_and_skipped(fake_entry_points, 
         registry = load_integrations()
     assert list(registry.integrations) == ["sample"]
     assert "plugin broken (megadesk_no_such_module.plugin) failed to import and is skipped" in caplog.text
-    assert registry.rejected["broken"].startswith("plugin broken failed to import: ModuleNotFoundError")
+    assert registry.rejected["broken"].code == "import-failed"
+    assert registry.rejected["broken"].reason.startswith("plugin broken failed to import: ModuleNotFoundError")
 
 
 def test_allow_and_block_lists(fake_entry_points):
@@ -55,14 +56,55 @@ def test_allow_and_block_lists(fake_entry_points):
     assert list(load_integrations(block=["sample"]).integrations) == []
 
 
-def test_a_misspelled_hook_implementation_fails_loudly():
+def test_a_misspelled_hook_implementation_is_refused_alone_with_the_hook_it_meant(fake_entry_points, monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("megadesk_misspelled")
+
+    @hookimpl
+    def sidebar_pannel() -> None:
+        pass
+
+    module.sidebar_pannel = sidebar_pannel
+    monkeypatch.setitem(sys.modules, "megadesk_misspelled", module)
+    fake_entry_points(("misspelled", "megadesk_misspelled"), ("sample", "megadesk_sample.plugin"))
+    registry = load_integrations()
+    assert list(registry.integrations) == ["sample"]
+    refusal = registry.rejected["misspelled"]
+    assert refusal.code == "unknown-hook"
+    assert "there is no hook named 'sidebar_pannel'. Did you mean 'sidebar_panel'?" in refusal.reason
+    assert registry.plugin_manager.get_plugin("misspelled") is None
+
+
+async def test_the_loader_and_the_contract_check_word_an_unknown_hook_alike():
+    from megadesk_core.contract import check_plugin
+
     class Misspelled:
         @hookimpl
-        def sidebar_pannel(self) -> None:
+        def resolve_custmer(self) -> None:
             pass
 
-    with pytest.raises(PluginConfigurationError, match="sidebar_pannel"):
-        load_integrations(extra_plugins=[Misspelled()], load_entry_points=False)
+    registry = load_integrations(extra_plugins=[Misspelled(), _plugin("fine")], load_entry_points=False)
+    assert list(registry.integrations) == ["fine"]
+    (refusal,) = registry.rejected.values()
+    assert "Did you mean 'resolve_customer'?" in refusal.reason
+    report = await check_plugin(Misspelled())
+    (finding,) = [p for p in report.problems if p.code == "unknown-hook"]
+    assert finding.message in refusal.reason
+
+
+def test_a_plugin_without_a_required_hook_is_refused_at_load():
+    class NoPanel:
+        @hookimpl
+        def manifest(self) -> IntegrationManifest:
+            return IntegrationManifest(name="nopanel", title="No panel", settings_model=Empty)
+
+    registry = load_integrations(extra_plugins=[NoPanel(), _plugin("fine")], load_entry_points=False)
+    assert list(registry.integrations) == ["fine"]
+    refusal = registry.rejected["nopanel"]
+    assert (refusal.code, refusal.title) == ("missing-hook", "No panel")
+    assert "the sidebar_panel hook is required" in refusal.reason
 
 
 def test_a_plugin_built_for_another_hook_api_is_refused_with_a_clear_message(caplog):
@@ -70,7 +112,9 @@ def test_a_plugin_built_for_another_hook_api_is_refused_with_a_clear_message(cap
         extra_plugins=[_plugin("future", hook_api_version=2), _plugin("fine")], load_entry_points=False
     )
     assert list(registry.integrations) == ["fine"]
-    (reason,) = registry.rejected.values()
+    (refusal,) = registry.rejected.values()
+    assert refusal.code == "hook-api-version"
+    reason = refusal.reason
     assert "built for hook API version 2, newer than this host's (version 1)" in reason
     assert "upgrade megadesk-core, or install a release of the plugin made for this host" in reason
 
@@ -84,16 +128,22 @@ def test_the_host_loads_plugins_built_for_any_hook_api_version_it_supports(monke
         load_entry_points=False,
     )
     assert list(registry.integrations) == ["older"]
-    (reason,) = registry.rejected.values()
-    assert "built for hook API version 1, which this host no longer supports (versions 2 to 3)" in reason
+    (refusal,) = registry.rejected.values()
+    assert "built for hook API version 1, which this host no longer supports (versions 2 to 3)" in refusal.reason
 
 
-def test_two_plugins_claiming_one_name_stop_the_host():
-    with pytest.raises(PluginConfigurationError, match="two plugins claim the integration name 'dup'"):
-        load_integrations(extra_plugins=[_plugin("dup"), _plugin("dup")], load_entry_points=False)
+def test_two_plugins_claiming_one_name_are_both_refused_and_the_others_load():
+    registry = load_integrations(
+        extra_plugins=[_plugin("dup"), _plugin("fine"), _plugin("dup")], load_entry_points=False
+    )
+    assert list(registry.integrations) == ["fine"]
+    refusal = registry.rejected["dup"]
+    assert refusal.code == "duplicate-name"
+    assert "2 plugins claim the integration name 'dup'" in refusal.reason
+    assert len(registry.plugin_manager.get_plugins()) == 1
 
 
-def test_invalid_process_options_stop_the_host():
+def test_invalid_process_options_refuse_that_plugin_alone():
     class Options(BaseModel):
         model_config = {"extra": "forbid"}
         api_base: str | None = None
@@ -105,18 +155,29 @@ def test_invalid_process_options_stop_the_host():
     )
     options = registry.integrations["opt"].options
     assert isinstance(options, Options) and options.api_base == "http://127.0.0.1:1"
-    with pytest.raises(PluginConfigurationError, match="plugin_options for 'opt' are invalid"):
-        load_integrations(
-            extra_plugins=[_plugin("opt", options_model=Options)],
-            load_entry_points=False,
-            plugin_options={"opt": {"bogus": 1}},
-        )
+    registry = load_integrations(
+        extra_plugins=[_plugin("opt", options_model=Options), _plugin("fine")],
+        load_entry_points=False,
+        plugin_options={"opt": {"bogus": 1}, "fine": {"x": 1}},
+    )
+    assert list(registry.integrations) == []
+    assert registry.rejected["opt"].code == registry.rejected["fine"].code == "bad-options"
+    assert "the options for 'opt' are invalid" in registry.rejected["opt"].reason
+    assert "has an entry for 'fine', which takes no options" in registry.rejected["fine"].reason
+
+
+def test_a_plugin_with_an_options_model_gets_its_defaults_when_the_operator_sets_none():
+    class Options(BaseModel):
+        retries: int = 2
+
+    registry = load_integrations(extra_plugins=[_plugin("opt", options_model=Options)], load_entry_points=False)
+    assert registry.integrations["opt"].options == Options(retries=2)
 
 
 def test_bad_names_are_refused():
     registry = load_integrations(extra_plugins=[_plugin("Bad Name")], load_entry_points=False)
     assert registry.integrations == {}
-    assert "must match" in next(iter(registry.rejected.values()))
+    assert "must match" in next(iter(registry.rejected.values())).reason
 
 
 def test_a_hook_with_an_argument_the_spec_lacks_is_refused_not_fatal(fake_entry_points, monkeypatch, caplog):
@@ -135,5 +196,17 @@ def test_a_hook_with_an_argument_the_spec_lacks_is_refused_not_fatal(fake_entry_
     with caplog.at_level(logging.ERROR):
         registry = load_integrations()
     assert list(registry.integrations) == ["sample"]
-    assert "plugin bad (megadesk_bad_signature) is refused" in caplog.text
+    assert "plugin bad was refused" in caplog.text
     assert "surprise" in caplog.text
+    assert registry.rejected["bad"].code == "hook-signature"
+    assert "surprise" in registry.rejected["bad"].reason
+
+
+def test_a_plugin_left_out_of_the_allow_list_is_logged_as_such(fake_entry_points, caplog):
+    fake_entry_points(("sample", "megadesk_sample.plugin"))
+    with caplog.at_level(logging.INFO):
+        load_integrations(allow=[])
+        load_integrations(block=["sample"])
+    assert "plugin sample is not loaded: not in MEGADESK_PLUGINS_ALLOW" in caplog.text
+    assert "plugin sample is not loaded: in MEGADESK_PLUGINS_BLOCK" in caplog.text
+    assert "blocked" not in caplog.text

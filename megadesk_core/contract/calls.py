@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from pydantic import BaseModel, ValidationError
 
-from megadesk_core.contract.findings import Findings, describe, leaks
+from megadesk_core.contract.findings import Findings, describe, leaks, source_location
 from megadesk_core.contract.panels import check_panel
 from megadesk_core.errors import IntegrationError
 from megadesk_core.hook_calls import call_with_named_arguments
@@ -34,6 +34,8 @@ class ScenarioRun:
     timeout: float
     found: Findings
     current_hook: str = ""
+    locations: Mapping[str, str | None] = field(default_factory=dict)
+    """Each hook implementation's ``file:line``: problems found in a call point there."""
 
     @property
     def name(self) -> str:
@@ -51,6 +53,7 @@ class ScenarioRun:
 
     async def call(self, hook: str, where: str, **kwargs: Any) -> Any:
         self.current_hook = hook
+        self.found.at = self.locations.get(hook)
         try:
             with anyio.fail_after(self.timeout):
                 return await self.registry.call_raw(self.name, hook, **kwargs)
@@ -63,6 +66,7 @@ class ScenarioRun:
         if spec.handler is None:
             return await self.call("run_action", where, action=spec.name, **arguments)
         self.current_hook = f"{spec.name} handler"
+        self.found.at = source_location(spec.handler)
         try:
             with anyio.fail_after(self.timeout):
                 return await call_with_named_arguments(spec.handler, arguments)
@@ -92,6 +96,7 @@ class ScenarioRun:
                 f"raised {describe(exc)}. Hooks raise megadesk_core.errors.IntegrationError subclasses "
                 "(NotFoundError, UpstreamUnavailableError, ...) so the agent is told what happened; anything "
                 "else becomes an opaque 'failed' panel.",
+                self.found.raised_at(exc),
             )
 
     async def render(

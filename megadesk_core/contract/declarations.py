@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
+from collections.abc import Mapping
 
 import pluggy
 from pydantic import BaseModel
 
 from megadesk_core import hookspecs
-from megadesk_core.contract.findings import Findings, describe
+from megadesk_core.contract.findings import Findings, describe, source_location
 from megadesk_core.contract.settings_model import check_settings_model
 from megadesk_core.declaration_rules import (
     DeclarationProblem,
@@ -17,8 +17,8 @@ from megadesk_core.declaration_rules import (
     actions_without_runner,
     hook_problems,
     manifest_problems,
+    unknown_hook_problem,
 )
-from megadesk_core.markers import PROJECT_NAME
 from megadesk_core.types import ActionSpec, IntegrationManifest
 
 REQUIRED_HOOKS = tuple(name for name, contract in hookspecs.hook_contracts().items() if contract.required)
@@ -27,10 +27,13 @@ SYNC_ONLY_HOOKS = tuple(name for name, contract in hookspecs.hook_contracts().it
 """Hooks the host calls once at start-up, outside any event loop: they may not be ``async``."""
 
 
-def _report(problems: list[DeclarationProblem], found: Findings) -> None:
+def _report(
+    problems: list[DeclarationProblem], found: Findings, locations: Mapping[str, str | None] | None = None
+) -> None:
+    """Report the loader's problems; ``locations`` maps a problem's ``where`` to the plugin's line."""
     for problem in problems:
         report = found.error if problem.severity == "error" else found.warn
-        report(problem.code, problem.where, problem.message)
+        report(problem.code, problem.where, problem.message, (locations or {}).get(problem.where))
 
 
 def _check_manifest(manifest: object, found: Findings) -> IntegrationManifest | None:
@@ -52,22 +55,19 @@ def _check_action_specs(specs: object, manifest: IntegrationManifest, found: Fin
 
 
 def hook_implementations(pm: pluggy.PluginManager, plugin: object, found: Findings) -> dict[str, pluggy.HookImpl]:
-    """The plugin's hook implementations by hook name; misspelled and misplaced ones are problems."""
-    spec_names = [
-        name
-        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(getattr(hookspecs, name), f"{PROJECT_NAME}_spec")
-    ]
+    """The plugin's hook implementations by hook name; misspelled and misplaced ones are problems,
+    each at the implementation's line (a missing hook: where the plugin is defined)."""
     impls: dict[str, pluggy.HookImpl] = {}
     for caller in pm.get_hookcallers(plugin) or []:
         impl = next(i for i in caller.get_hookimpls() if i.plugin is plugin)
         if caller.spec is None:
-            close = difflib.get_close_matches(caller.name, spec_names, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else f" The hooks are: {', '.join(sorted(spec_names))}."
-            found.error("unknown-hook", f"hook {caller.name}", f"there is no hook named {caller.name!r}.{hint}")
+            _report([unknown_hook_problem(caller.name)], found, {f"hook {caller.name}": source_location(impl.function)})
             continue
         impls[caller.name] = impl
-    _report(hook_problems({name: impl.function for name, impl in impls.items()}), found)
+    found.at = source_location(plugin if inspect.ismodule(plugin) else type(plugin))
+    locations = {f"hook {name}": source_location(impl.function) for name, impl in impls.items()}
+    _report(hook_problems({name: impl.function for name, impl in impls.items()}), found, locations)
+    found.at = None
     return impls
 
 
@@ -77,19 +77,23 @@ def check_declarations(
     impls = hook_implementations(pm, plugin, found)
     if "manifest" not in impls or inspect.iscoroutinefunction(impls["manifest"].function):
         return None, {}
+    found.at = source_location(impls["manifest"].function)
     try:
         manifest = _check_manifest(impls["manifest"].function(), found)
     except Exception as exc:
-        found.error("hook-raised", "hook manifest", f"raised {describe(exc)}")
+        found.error("hook-raised", "hook manifest", f"raised {describe(exc)}", found.raised_at(exc))
         return None, {}
+    finally:
+        found.at = None
     if manifest is None:
         return None, {}
     specs: dict[str, ActionSpec] = {}
     if "actions" in impls:
+        found.at = source_location(impls["actions"].function)
         try:
             specs = _check_action_specs(impls["actions"].function(), manifest, found)
         except Exception as exc:
-            found.error("hook-raised", "hook actions", f"raised {describe(exc)}")
+            found.error("hook-raised", "hook actions", f"raised {describe(exc)}", found.raised_at(exc))
     for name in actions_without_runner(specs, impls):
         found.error("missing-hook", f"actions.{name}", "has no handler and the plugin has no run_action hook.")
     if "run_action" in impls and not any(spec.handler is None for spec in specs.values()):
@@ -97,5 +101,7 @@ def check_declarations(
             "unused-hook",
             "hook run_action",
             "run_action is implemented but no declared action needs it (none, or all have handlers).",
+            source_location(impls["run_action"].function),
         )
+    found.at = None
     return manifest, specs

@@ -6,9 +6,11 @@ was raised, and whether a text shows a secret from the settings.
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -26,9 +28,12 @@ class Problem:
     where: str
     message: str
     severity: Severity = "error"
+    location: str | None = None
+    """``file:line`` in the plugin's own code (the hook, handler or frame concerned), when known."""
 
     def __str__(self) -> str:
-        return f"{self.severity} [{self.code}] {self.where}: {self.message}"
+        at = f"\n      at {self.location}" if self.location else ""
+        return f"{self.severity} [{self.code}] {self.where}: {self.message}{at}"
 
 
 @dataclass
@@ -86,18 +91,70 @@ class ContractViolation(AssertionError):
 
 
 class Findings:
+    """The problems found so far. ``at`` is the plugin's code being checked (set before each
+    hook or handler runs); a problem without a location of its own points there."""
+
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.at: str | None = None
+        self.plugin_root: Path | None = None
 
-    def error(self, code: str, where: str, message: str) -> None:
-        self.problems.append(Problem(code, where, message, "error"))
+    def error(self, code: str, where: str, message: str, location: str | None = None) -> None:
+        self.problems.append(Problem(code, where, message, "error", location or self.at))
 
-    def warn(self, code: str, where: str, message: str) -> None:
-        self.problems.append(Problem(code, where, message, "warning"))
+    def warn(self, code: str, where: str, message: str, location: str | None = None) -> None:
+        self.problems.append(Problem(code, where, message, "warning", location or self.at))
 
     @property
     def has_errors(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
+
+    def raised_at(self, exc: BaseException) -> str | None:
+        """The deepest frame of ``exc`` in the plugin's own files (else where it was raised)."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        own = [f for f in frames if self.plugin_root is not None and _under(f.filename, self.plugin_root)]
+        chosen = own or list(frames)
+        if not chosen:
+            return None
+        return f"{_shown(chosen[-1].filename)}:{chosen[-1].lineno}"
+
+
+def _under(filename: str, root: Path) -> bool:
+    try:
+        Path(filename).resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(filename: str) -> str:
+    """A path relative to the working directory when it is below it (shorter, clickable)."""
+    path = Path(filename).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def source_location(obj: object) -> str | None:
+    """``file:line`` where a function, class or module is defined, or ``None``."""
+    target = inspect.unwrap(obj) if callable(obj) else obj
+    try:
+        filename = inspect.getsourcefile(target)  # type: ignore[arg-type]
+        line = inspect.getsourcelines(target)[1] if not inspect.ismodule(target) else 1  # type: ignore[arg-type]
+    except (TypeError, OSError):
+        return None
+    return f"{_shown(filename)}:{max(line, 1)}" if filename else None
+
+
+def plugin_root(plugin: object) -> Path | None:
+    """The folder of the plugin's code: its package (or module's folder) for a module, its class's
+    module otherwise; exception frames there are the plugin's own."""
+    module = plugin if inspect.ismodule(plugin) else inspect.getmodule(type(plugin))
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        return None
+    return Path(filename).resolve().parent
 
 
 def describe(exc: BaseException) -> str:

@@ -10,9 +10,9 @@ import pluggy
 
 from megadesk_core import hookspecs
 from megadesk_core.contract.declarations import check_declarations
-from megadesk_core.contract.findings import Findings, describe
+from megadesk_core.contract.findings import Findings, describe, plugin_root
 from megadesk_core.markers import ENTRY_POINT_GROUP, PROJECT_NAME
-from megadesk_core.plugins import IntegrationRegistry, PluginConfigurationError, load_integrations
+from megadesk_core.plugins import IntegrationRegistry, load_integrations
 
 
 def _plugin_manager_for(plugin: object, found: Findings) -> pluggy.PluginManager | None:
@@ -43,13 +43,16 @@ def load_target(
             integration = names[0]
         loaded = target.get(integration)
         if loaded is None:
-            reason = target.rejected.get(integration)
+            refusal = target.rejected.get(integration)
             found.error(
                 "not-loaded",
                 "registry",
-                reason or f"the registry has no integration {integration!r} (it holds {', '.join(names) or 'none'}).",
+                str(refusal)
+                if refusal is not None
+                else f"the registry has no integration {integration!r} (it holds {', '.join(names) or 'none'}).",
             )
             return None, None, integration
+        found.plugin_root = plugin_root(loaded.plugin)
         return loaded.plugin, target, integration
 
     label: str = integration or str(getattr(target, "__name__", type(target).__name__))
@@ -72,6 +75,7 @@ def load_target(
                 "import-failed", f"entry point {points[0].name}", f"{points[0].value} fails to import: {describe(exc)}"
             )
             return None, None, label
+    found.plugin_root = plugin_root(target)
     pm = _plugin_manager_for(target, found)
     if pm is None:
         return target, None, label
@@ -85,15 +89,11 @@ def load_target(
         )
     if manifest is None or found.has_errors:
         return target, None, manifest.name if manifest else label
-    try:
-        registry = load_integrations(
-            extra_plugins=[target], load_entry_points=False, plugin_options={manifest.name: dict(options or {})}
-        )
-    except PluginConfigurationError as exc:
-        found.error("host-refuses", "host", str(exc))
-        return target, None, manifest.name
+    registry = load_integrations(
+        extra_plugins=[target], load_entry_points=False, plugin_options={manifest.name: dict(options or {})}
+    )
     if manifest.name not in registry.integrations:
-        for reason in registry.rejected.values():
-            found.error("host-refuses", "host", reason)
+        for refusal in registry.rejected.values():
+            found.error(refusal.code, "host", refusal.reason)
         return target, None, manifest.name
     return target, registry, manifest.name

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from megadesk_core.contract.calls import ScenarioRun, StopScenario
 from megadesk_core.contract.declarations import check_declarations, hook_implementations
-from megadesk_core.contract.findings import ContractReport, Findings
+from megadesk_core.contract.findings import ContractReport, Findings, source_location
 from megadesk_core.contract.inputs import ContractScenario
 from megadesk_core.contract.loading import load_target
 from megadesk_core.contract.scenarios import blank_ticket, run_scenario
@@ -46,12 +46,14 @@ async def check_plugin(
         assert loaded is not None
         scratch = Findings()
         pm = registry.plugin_manager
-        impls = frozenset(hook_implementations(pm, plugin, scratch))
+        found_impls = hook_implementations(pm, plugin, scratch)
+        impls = frozenset(found_impls)
+        locations = {name: source_location(impl.function) for name, impl in found_impls.items()}
         if isinstance(target, IntegrationRegistry):
             # A registry's plugin was already accepted by the host; check the declarations in full.
             check_declarations(pm, plugin, found)
         if not found.has_errors:
-            run = ScenarioRun(registry, loaded, loaded.actions, impls, timeout, found)
+            run = ScenarioRun(registry, loaded, loaded.actions, impls, timeout, found, locations=locations)
             for scenario in scenarios:
                 with contextlib.suppress(StopScenario):
                     await run_scenario(run, scenario)

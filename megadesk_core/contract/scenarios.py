@@ -37,8 +37,15 @@ async def _check_settings(run: ScenarioRun, scenario: ContractScenario, settings
     except (RateLimitedError, UpstreamUnavailableError) as exc:
         if scenario.expect_error is not None and isinstance(exc, scenario.expect_error):
             raise
-        # The host saves settings it cannot check now, with a warning; so does the scenario.
-        return SettingsCheck(warnings=[f"could not be checked now ({exc.message})"])
+        # The host refuses to save settings it cannot check now (503); the scenario goes on
+        # unchecked so the other hooks are still looked at, and says so.
+        run.found.warn(
+            "settings-unchecked",
+            where,
+            f"could not check the settings ({exc.message}); the host would refuse to save them (503). Point the "
+            "scenario at a service that answers.",
+        )
+        return None
     if result is None or isinstance(result, SettingsCheck):
         return result
     run.found.error("settings-check-type", where, f"returned {type(result).__name__}; return a SettingsCheck or None.")

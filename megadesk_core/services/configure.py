@@ -36,6 +36,20 @@ class SettingsRejectedError(RequestError):
         super().__init__(422, code, message, errors)
 
 
+class SettingsUncheckedError(SettingsRejectedError):
+    """The plugin could not check the settings now (its service is down, slow or rate limiting).
+    Nothing was saved: an admin who saves settings expects them checked, not stored unchecked."""
+
+    def __init__(self, title: str, reason: str, retry_after: int | None) -> None:
+        RequestError.__init__(
+            self,
+            503,
+            "settings_unchecked",
+            f"The {title} settings could not be checked now ({reason}); nothing was saved. Try again in a moment.",
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
+        )
+
+
 class NotConfiguredError(RequestError):
     """Enabling an integration whose settings have required fields before saving them."""
 
@@ -46,13 +60,16 @@ class NotConfiguredError(RequestError):
 async def check_settings(
     registry: IntegrationRegistry, integration: LoadedIntegration, settings: BaseModel, timeout: float
 ) -> SettingsCheck | None:
-    """Ask the plugin about the settings; if it cannot tell now, save them with a warning."""
+    """Ask the plugin about the settings. An error it raises refuses them (422 naming the field);
+    when it cannot tell now (its service unavailable or rate limiting, or no answer in time) they
+    are refused too, with a 503 that says to try again: never saved unchecked."""
     try:
         async with asyncio.timeout(timeout):
             return await IntegrationHooks(registry, integration).check_settings(settings)
     except (RateLimitedError, UpstreamUnavailableError, TimeoutError) as exc:
-        reason = exc.message if isinstance(exc, IntegrationError) else "no answer in time"
-        return SettingsCheck(warnings=[f"The settings could not be checked now ({reason}); they were saved unchecked."])
+        reason = exc.message if isinstance(exc, IntegrationError) else f"no answer within {timeout:g} s"
+        retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+        raise SettingsUncheckedError(integration.manifest.title, reason, retry_after) from exc
     except IntegrationError as exc:
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
         raise SettingsRejectedError(exc.code, exc.message, errors) from exc

@@ -22,9 +22,10 @@ from megadesk_core.keyring import KeyRing
 from megadesk_core.observability import metrics
 from megadesk_core.observability.rendering import observed_panel
 from megadesk_core.outbound.budget import budget_refusals
-from megadesk_core.panel import PANEL_SCHEMA_VERSION, PanelError, Sidebar, SidebarPanel
+from megadesk_core.panel import PANEL_SCHEMA_VERSION, PanelError, SidebarPanel
 from megadesk_core.panel_cache import PanelCache, StoredPanel
 from megadesk_core.plugins import IntegrationRegistry, LoadedIntegration
+from megadesk_core.refusals import refused_panel
 from megadesk_core.services.installations import integration_context
 from megadesk_core.services.shared_renders import BUSY, SharedRenders
 from megadesk_core.services.sidebar_state import SidebarState, panel_state
@@ -168,12 +169,15 @@ class PanelRenderer:
         selection = selection or {}
         started = time.perf_counter()
         jobs = []
+        refused = []
         for row in installations:
             integration = self.registry.get(row.integration)
             if integration is None:
-                continue  # enabled once, but the plugin is not installed or is blocked in this process
+                if (panel := self.refused(row.integration)) is not None:
+                    refused.append(panel)
+                continue
             jobs.append(self.stored_panel(ticket, row, integration, selection.get(integration.name), fresh=fresh))
-        panels = await asyncio.gather(*jobs)
+        panels = [*await asyncio.gather(*jobs), *refused]
         metrics.sidebar_built(time.perf_counter() - started)
         return sorted(panels, key=lambda p: (p.title.lower(), p.integration))
 
@@ -188,6 +192,8 @@ class PanelRenderer:
         kept = []
         for name, installation_updated_at in state.installations:
             if self.registry.get(name) is None:
+                if (refused := self.refused(name)) is not None:
+                    kept.append(refused)
                 continue
             state_key = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
             key = await self.cache.key(tenant_id, name, state_key)
@@ -198,16 +204,12 @@ class PanelRenderer:
         metrics.sidebar_built(time.perf_counter() - started)
         return sorted(kept, key=lambda p: (p.title.lower(), p.integration))
 
-    async def sidebar(
-        self,
-        ticket: Ticket,
-        installations: list[IntegrationInstallation],
-        *,
-        selection: dict[str, str] | None = None,
-        fresh: bool = False,
-    ) -> Sidebar:
-        stored = await self.stored_sidebar(ticket, installations, selection=selection, fresh=fresh)
-        return Sidebar(ticket_id=ticket.external_id, panels=[p.panel() for p in stored])
+    def refused(self, integration: str) -> StoredPanel | None:
+        """The error panel of an integration this process refused at start-up: its tenants see
+        that it is broken, not that it vanished. ``None`` for one not installed or blocked here
+        (the operator's choice: nothing to show)."""
+        refusal = self.registry.rejected.get(integration)
+        return StoredPanel.of(refused_panel(integration, refusal)) if refusal is not None else None
 
 
 def _flight(tenant_id: str, integration: str, key: str) -> str:

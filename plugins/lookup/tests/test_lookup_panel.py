@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lookup_backend import API_KEY, BackendState, closed_port_url
+from lookup_backend import API_KEY, BackendState, serve
 
 from megadesk_core.plugins import IntegrationRegistry
 from megadesk_core.testing import TenantClient, TenantFactory
@@ -193,9 +193,12 @@ async def test_a_slow_api_times_out_as_upstream_unavailable(
     assert "did not answer in time" in panel["error"]["message"]
 
 
-async def test_an_unreachable_api_is_upstream_unavailable(megadesk_tenant: TenantFactory) -> None:
+async def test_an_unreachable_api_is_upstream_unavailable(
+    megadesk_tenant: TenantFactory, backend: BackendState
+) -> None:
     tenant = await megadesk_tenant("acme", integration="lookup")
-    await tenant.configure("lookup", {"base_url": closed_port_url(), "api_key": API_KEY})
+    with serve() as gone_url:  # checked and saved while it answers; it stops before the panel
+        await tenant.configure("lookup", {"base_url": gone_url, "api_key": API_KEY})
     panel = await tenant.panel(await tenant.new_ticket(email="ada@example.com"))
     assert panel["error"]["code"] == "upstream_unavailable"
     assert "cannot be reached" in panel["error"]["message"]

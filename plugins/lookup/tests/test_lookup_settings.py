@@ -78,12 +78,16 @@ async def test_a_base_url_that_is_not_the_api_root_is_pointed_out(
     assert "root of your customer API" in error["message"]
 
 
-async def test_an_unreachable_api_saves_the_settings_with_a_warning(megadesk_tenant: TenantFactory) -> None:
+async def test_an_unreachable_api_refuses_the_settings_and_saves_nothing(megadesk_tenant: TenantFactory) -> None:
     tenant = await megadesk_tenant("acme")
-    body = await tenant.configure("lookup", {"base_url": closed_port_url(), "api_key": API_KEY})
-    assert body["enabled"] is True
-    (warning,) = body["check"]["warnings"]
-    assert "could not be checked now" in warning and "cannot be reached" in warning
+    response = await tenant.put_settings("lookup", {"base_url": closed_port_url(), "api_key": API_KEY})
+    assert response.status_code == 503, response.text
+    problem = response.json()
+    assert problem["code"] == "settings_unchecked"
+    assert "could not be checked now" in problem["detail"] and "cannot be reached" in problem["detail"]
+    assert "nothing was saved" in problem["detail"]
+    stored = await tenant.client.get("/api/v1/integrations/lookup/settings", headers=tenant.admin_headers)
+    assert stored.json()["configured"] is False
 
 
 FULL_WIDTH_EXAMPLE = "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45"  # "example" in full-width letters
