@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from litestar import Litestar, Router, get
@@ -30,6 +31,7 @@ from megadesk_core.outbound import install as install_outbound
 from megadesk_core.panel import panel_json_schema
 from megadesk_core.panel_cache import make_panel_cache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.recovery import recovery_loop
 from megadesk_core.services.tenants import Principal
 from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
@@ -82,9 +84,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Attempts a dead process left pending are resolved without a human retry (read-only).
+        recovering = asyncio.create_task(recovery_loop(settings, registry, keyring), name="action-recovery")
         try:
             yield
         finally:
+            recovering.cancel()
+            with suppress(asyncio.CancelledError):
+                await recovering
             await host.registry.shutdown()
             await panel_cache.close()
             await readiness_probe.close()

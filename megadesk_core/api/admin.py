@@ -132,6 +132,12 @@ class AdminController(Controller):
                 target=e.target,
                 outcome=e.outcome,
                 detail=e.detail,
+                customer_id=e.customer_id,
+                amount=e.amount,
+                currency=e.currency,
+                reference=e.reference,
+                request=e.request,
+                completed_at=e.completed_at,
             )
             for e in entries
         ]

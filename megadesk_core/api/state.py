@@ -9,6 +9,7 @@ from megadesk_core.keyring import KeyRing
 from megadesk_core.outbound import OutboundHTTP
 from megadesk_core.panel_cache import PanelCache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.heartbeat import ClaimTiming
 from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.settings import Settings
 
@@ -21,6 +22,10 @@ class HostState:
     keyring: KeyRing
     panel_cache: PanelCache
     outbound: OutboundHTTP
+
+    @property
+    def claim_timing(self) -> ClaimTiming:
+        return ClaimTiming.from_settings(self.settings)
 
     @property
     def renderer(self) -> PanelRenderer:

@@ -54,6 +54,7 @@ async def run_action_step(
             customer=customer,
             payload=sent,
             idempotency_key=f"contract:{uuid.uuid4().hex}",
+            earlier_attempt_unknown=False,
         )
 
     if step.check_foreign_target and payload.target != FOREIGN_TARGET:

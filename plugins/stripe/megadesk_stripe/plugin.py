@@ -12,16 +12,18 @@ from megadesk_core.outbound import IntegrationHTTP
 from megadesk_core.panel import Panel
 from megadesk_core.types import (
     ActionHandler,
+    ActionPayload,
     ActionResult,
     ActionSpec,
     IntegrationContext,
     IntegrationManifest,
+    RecoveredAction,
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
 )
 from megadesk_stripe import actions as stripe_actions
-from megadesk_stripe import checks, panel, resolution
+from megadesk_stripe import checks, panel, recovery, resolution
 from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
 from megadesk_stripe.catalog import ProductNames, account_of
 from megadesk_stripe.client import ClientCache
@@ -106,9 +108,12 @@ async def refund_payment(
     customer: ResolvedCustomer,
     payload: stripe_actions.RefundPaymentPayload,
     idempotency_key: str,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
-    return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key)
+    return await stripe_actions.refund_payment(
+        gateway, ticket, customer, payload, idempotency_key, earlier_attempt_unknown
+    )
 
 
 async def cancel_subscription(
@@ -117,10 +122,13 @@ async def cancel_subscription(
     customer: ResolvedCustomer,
     payload: stripe_actions.CancelSubscriptionPayload,
     idempotency_key: str,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
     unavailable = panel.unavailable_features(context.settings_check)
-    return await stripe_actions.cancel_subscription(gateway, ticket, customer, payload, idempotency_key, unavailable)
+    return await stripe_actions.cancel_subscription(
+        gateway, ticket, customer, payload, idempotency_key, unavailable, earlier_attempt_unknown
+    )
 
 
 _HANDLERS: dict[str, ActionHandler] = {REFUND_ACTION: refund_payment, CANCEL_ACTION: cancel_subscription}
@@ -131,6 +139,19 @@ def actions() -> list[ActionSpec]:
     """Each action with the function that runs it: the host calls it with the payload already
     validated against the action's own model, so nothing here dispatches on names."""
     return [dataclasses.replace(spec, handler=_HANDLERS[spec.name]) for spec in stripe_actions.ACTIONS]
+
+
+@hookimpl
+async def recover_action(
+    context: StripeContext, action: str, payload: ActionPayload, idempotency_key: str
+) -> RecoveredAction:
+    """Read-only: what became of a refund or cancellation whose answer was lost, by its tag."""
+    gateway = _gateway(context.settings, context.options, context.http)
+    if isinstance(payload, stripe_actions.RefundPaymentPayload):
+        return await recovery.recover_refund(gateway, payload.target, idempotency_key)
+    if isinstance(payload, stripe_actions.CancelSubscriptionPayload):
+        return await recovery.recover_cancel(gateway, payload, idempotency_key)
+    return RecoveredAction(outcome="unknown", detail=f"the Stripe integration has no action {action!r}")
 
 
 @hookimpl
