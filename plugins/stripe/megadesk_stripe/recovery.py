@@ -30,7 +30,19 @@ def cancel_key(idempotency_key: str, subscription_id: str, at_period_end: bool) 
 
 
 def refund_message(refund: RefundRecord, payment: PaymentRecord) -> str:
-    text = f"Refunded {format_amount(refund.amount, payment.currency)} on {payment.id}"
+    """What the agent reads: never "refunded" for a refund Stripe reports as not (yet) done."""
+    amount = format_amount(refund.amount, payment.currency)
+    if refund.status in ("failed", "canceled"):
+        reason = f" ({refund.failure_reason.replace('_', ' ')})" if refund.failure_reason else ""
+        return (
+            f"Stripe reports the refund of {amount} on {payment.id} as {refund.status}{reason}: the money did "
+            "not go back. See the refund in the Stripe dashboard."
+        )
+    if refund.status == "requires_action":
+        return (
+            f"The refund of {amount} on {payment.id} needs action in the Stripe dashboard before the money goes back."
+        )
+    text = f"Refunded {amount} on {payment.id}"
     if refund.status == "pending":
         text += " (pending: the money is on its way once the bank confirms)"
     elif refund.status not in ("succeeded", None):
