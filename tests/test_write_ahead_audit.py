@@ -361,3 +361,26 @@ def test_claim_timing_needs_an_expiry_of_two_heartbeats():
     with pytest.raises(ValueError, match="at least twice"):
         Settings(_env_file=None, claim_heartbeat_seconds=5, claim_expiry_seconds=9)
     assert ClaimTiming.from_settings(Settings(_env_file=None)) == ClaimTiming(5.0, 30.0)
+
+
+def test_migration_0002_goes_down_and_up_again(megadesk_database_url):
+    from alembic import command
+
+    from megadesk_core.db.engine import make_sync_engine
+    from megadesk_core.migrate import alembic_config, database_revision, upgrade_database
+
+    upgrade_database(megadesk_database_url)
+    engine = make_sync_engine(megadesk_database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+        assert database_revision(megadesk_database_url) == "0001"
+        with engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("idempotency_record")}
+        assert "heartbeat_at" not in columns
+    finally:
+        engine.dispose()
+    upgrade_database(megadesk_database_url, "0002")
+    assert database_revision(megadesk_database_url) == "0002"
