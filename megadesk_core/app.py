@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Router, get
@@ -33,6 +34,7 @@ from megadesk_core.outbound.budget import RequestBudgets
 from megadesk_core.panel import panel_json_schema
 from megadesk_core.panel_cache import make_panel_cache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.recovery import recovery_loop
 from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.tenants import Principal
 from megadesk_core.settings import Settings
@@ -95,9 +97,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Attempts a dead process left pending are resolved without a human retry (read-only).
+        recovering = asyncio.create_task(
+            recovery_loop(settings, registry, keyring, panel_cache), name="action-recovery"
+        )
         try:
             yield
         finally:
+            recovering.cancel()
+            with suppress(asyncio.CancelledError):
+                await recovering
             await renders.close()
             await host.registry.shutdown()
             await panel_cache.close()

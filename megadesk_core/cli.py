@@ -377,3 +377,33 @@ def idempotency_prune(hours: int) -> None:
             return await prune(session, timedelta(hours=hours))
 
     click.echo(f"{_run(run)} idempotency record(s) older than {hours} h deleted")
+
+
+@main.command()
+@_fail_on_startup_errors
+def recover() -> None:
+    """Resolve actions a stopped process left pending, by asking each plugin what happened.
+
+    Read-only upstream: an action found done is recorded (and replays), one never sent frees
+    its key, the rest stay 'unknown' for a later pass or the agent's retry. The app does the
+    same at start-up and every MEGADESK_RECOVERY_INTERVAL_SECONDS.
+    """
+    from megadesk_core.panel_cache import make_panel_cache
+    from megadesk_core.services.recovery import recover_orphaned, recovery_for
+
+    settings = _settings()
+
+    async def run() -> dict[str, int]:
+        # With Redis this drops the panels a recovered action changed in every process; without
+        # it, the server's own recovery loop does the same in its memory.
+        cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds, settings.panel_stale_seconds)
+        try:
+            async with _host(settings) as (db, keyring, registry):
+                recovery = recovery_for(settings, db, registry, keyring, cache)
+                return dict(await recover_orphaned(recovery, limit=10_000))
+        finally:
+            await cache.close()
+
+    counts = _run(run)
+    summary = ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing to recover"
+    click.echo(f"recovery: {summary}")

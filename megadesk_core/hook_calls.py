@@ -22,6 +22,7 @@ from megadesk_core.types import (
     ActionResult,
     ActionSpec,
     IntegrationContext,
+    RecoveredAction,
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
@@ -62,6 +63,7 @@ class IntegrationHooks:
         payload: ActionPayload,
         idempotency_key: str,
         principal: ActingPrincipal | None = None,
+        earlier_attempt_unknown: bool = False,
     ) -> ActionResult:
         """The action's own handler when it declares one, else the ``run_action`` hook."""
         arguments: dict[str, Any] = {
@@ -71,12 +73,34 @@ class IntegrationHooks:
             "payload": payload,
             "idempotency_key": idempotency_key,
             "principal": principal,
+            "earlier_attempt_unknown": earlier_attempt_unknown,
         }
         if spec.handler is not None:
             result = await call_with_named_arguments(spec.handler, arguments)
         else:
             result = await self._call("run_action", action=spec.name, **arguments)
         return ActionResult.model_validate(result)
+
+    async def recover_action(
+        self,
+        context: IntegrationContext,
+        ticket: TicketContext,
+        customer: ResolvedCustomer | None,
+        spec: ActionSpec,
+        payload: ActionPayload,
+        idempotency_key: str,
+    ) -> RecoveredAction | None:
+        """What the plugin found out about a lost attempt; ``None`` without the hook."""
+        result = await self._call(
+            "recover_action",
+            context=context,
+            ticket=ticket,
+            customer=customer,
+            action=spec.name,
+            payload=payload,
+            idempotency_key=idempotency_key,
+        )
+        return None if result is None else RecoveredAction.model_validate(result)
 
     async def shutdown(self) -> None:
         await self._call("shutdown")

@@ -25,6 +25,7 @@ from megadesk_core.types import (
     ActionSpec,
     IntegrationContext,
     IntegrationManifest,
+    RecoveredAction,
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
@@ -185,6 +186,7 @@ def run_action(  # type: ignore[empty-body]
     payload: ActionPayload,
     idempotency_key: str,
     principal: ActingPrincipal | None,
+    earlier_attempt_unknown: bool,
 ) -> ActionResult | Awaitable[ActionResult]:
     """Run one declared action that has no ``handler`` of its own (most plugins give each action
     a handler instead; see ``actions``). Called only after the host checked the agent's role,
@@ -205,6 +207,9 @@ def run_action(  # type: ignore[empty-body]
             token's name and id, ``role`` ``"agent"`` or ``"admin"``), for limits that depend on
             the role (enforce them here, server-side) and for saying who acted. Optional:
             ``None`` from a host that does not pass it; treat that as an agent.
+        earlier_attempt_unknown: ``True`` when an earlier attempt with this key ended without
+            anyone knowing whether upstream acted (its process died, or it timed out): look
+            upstream for that attempt's write (as ``recover_action`` does) before writing again.
 
     Returns:
         An :class:`~megadesk_core.types.ActionResult`; raise an
@@ -217,6 +222,50 @@ def run_action(  # type: ignore[empty-body]
             note = await acme_client(context).add_note(customer.id, payload.text,
                                                        idempotency_key=idempotency_key)
             return ActionResult(message="Note added", target=payload.target, reference=note.id)
+    """
+
+
+@hookspec(firstresult=True)
+@hook_contract()
+def recover_action(
+    context: IntegrationContext,
+    ticket: TicketContext,
+    customer: ResolvedCustomer | None,
+    action: str,
+    payload: ActionPayload,
+    idempotency_key: str,
+) -> RecoveredAction | Awaitable[RecoveredAction] | None:
+    """Find out, read-only, whether an attempt of an action whose outcome was lost reached
+    upstream. Optional. The host calls it for attempts left pending by a process that died, or
+    that timed out, at start-up, periodically and on ``megadesk recover``. It must never write
+    upstream: look for what the attempt's write would have left (e.g. a record tagged with a
+    value derived from ``idempotency_key``).
+
+    Args:
+        context: the tenant's settings for this integration (``purpose`` is ``"action"``).
+        ticket: the ticket the attempt was made from, with the agent's selection.
+        customer: the customer the attempt resolved (``id`` only, ``verified=False``), or
+            ``None`` when it died before resolving one.
+        action: the action's name.
+        payload: the attempt's payload, an instance of the action's model.
+        idempotency_key: the same key ``run_action`` received for the attempt.
+
+    Returns:
+        A :class:`~megadesk_core.types.RecoveredAction`: ``succeeded`` with the
+        :class:`~megadesk_core.types.ActionResult` the attempt would have returned,
+        ``not_found`` when upstream certainly has no trace of it, ``unknown`` when it cannot
+        tell now. Without this hook (``None``), such attempts stay ``unknown`` until an agent
+        retries them (``run_action`` then gets ``earlier_attempt_unknown=True``).
+
+    Example::
+
+        @hookimpl
+        async def recover_action(context, action, payload, idempotency_key):
+            note = await acme_client(context).find_note(tag=idempotency_key)
+            if note is None:
+                return RecoveredAction(outcome="not_found")
+            result = ActionResult(message="Note added", target=payload.target, reference=note.id)
+            return RecoveredAction(outcome="succeeded", result=result)
     """
 
 

@@ -51,7 +51,9 @@ def generate_key_entry(key_id: str | None = None) -> str:
 
 def _parse_entries(text: str, source: str) -> list[tuple[str, bytes]]:
     entries: list[tuple[str, bytes]] = []
-    for raw in re.split(r"[,\n]", text):
+    # Comment lines go first, whole: a comment may contain a comma, the entry separator.
+    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    for raw in re.split(r"[,\n]", "\n".join(lines)):
         entry = raw.strip()
         if not entry or entry.startswith("#"):
             continue

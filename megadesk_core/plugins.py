@@ -67,6 +67,10 @@ class IntegrationRegistry:
             self._callers[key] = self.plugin_manager.subset_hook_caller(hook, remove_plugins=others)
         return self._callers[key]
 
+    def implements(self, integration: str, hook: str) -> bool:
+        """Whether the integration's plugin implements ``hook`` (an optional one, say)."""
+        return bool(self._caller(integration, hook).get_hookimpls())
+
     def _runs_on_loop(self, integration: str, hook: str) -> bool:
         key = (integration, hook)
         if key not in self._on_loop:

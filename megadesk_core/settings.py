@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -62,6 +62,26 @@ class Settings(BaseSettings):
     )
     panel_timeout_seconds: float = Field(default=8.0, gt=0, le=60)
     action_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    claim_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How often a process renews the claim of an action it is running (its Idempotency-Key).",
+    )
+    claim_expiry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="A claim not renewed for this long belongs to a process presumed dead: recovery resolves "
+        "it and a retry may take it over. At least twice claim_heartbeat_seconds.",
+    )
+    recovery_interval_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How often each process looks for actions left pending by a dead process and asks the "
+        "plugin what happened (read-only); also once at start-up. 0: only at start-up and 'megadesk recover'.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis for the panel cache shared by all app processes, e.g. redis://127.0.0.1:6379/0.",
@@ -96,6 +116,15 @@ class Settings(BaseSettings):
         "default, one process); on PostgreSQL run 'megadesk migrate' per deploy, or set true.",
     )
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _expiry_outlasts_heartbeats(self) -> Settings:
+        if self.claim_expiry_seconds < 2 * self.claim_heartbeat_seconds:
+            raise ValueError(
+                "claim_expiry_seconds must be at least twice claim_heartbeat_seconds, or a live process's "
+                "claim could be taken over between two heartbeats"
+            )
+        return self
 
     @field_validator("plugins_allow", "plugins_block", mode="before")
     @classmethod

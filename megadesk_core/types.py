@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypeVar
 
 from megadesk_core.memo import RenderMemo
@@ -76,6 +76,7 @@ __all__ = [
     "LinksBlock",
     "NoticeBlock",
     "Panel",
+    "RecoveredAction",
     "RenderMemo",
     "ResolvedCustomer",
     "SettingsCheck",
@@ -239,7 +240,8 @@ class ActionPayload(BaseModel):
 
 ActionHandler = Callable[..., "ActionResult | Awaitable[ActionResult]"]
 """Runs one action: called like the ``run_action`` hook, with the arguments it names of
-``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key`` and ``principal``."""
+``context``, ``ticket``, ``customer``, ``payload``, ``idempotency_key``, ``principal`` and
+``earlier_attempt_unknown``."""
 
 
 @dataclass(frozen=True)
@@ -269,3 +271,21 @@ class ActionResult(_Frozen):
     target: str
     reference: str | None = None
     details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class RecoveredAction(_Frozen):
+    """What ``recover_action`` found out, read-only, about an attempt whose outcome was lost.
+
+    ``succeeded``: upstream shows the attempt's write (``result`` says what it did);
+    ``not_found``: it certainly never happened (the key may act anew); ``unknown``: cannot tell
+    now (upstream unreachable, ...); the host asks again later."""
+
+    outcome: Literal["succeeded", "not_found", "unknown"]
+    result: ActionResult | None = None
+    detail: str | None = None
+
+    @model_validator(mode="after")
+    def _result_with_success(self) -> RecoveredAction:
+        if (self.outcome == "succeeded") != (self.result is not None):
+            raise ValueError("a result comes with outcome 'succeeded', and only with it")
+        return self

@@ -22,7 +22,7 @@ async def _tenant(db: Database) -> str:
 async def _age(db: Database, key: str, minutes: int) -> None:
     async with db.session() as session:
         await session.exec(
-            sa.text("UPDATE idempotency_record SET created_at = :at WHERE key = :key").bindparams(
+            sa.text("UPDATE idempotency_record SET created_at = :at, heartbeat_at = :at WHERE key = :key").bindparams(
                 at=utcnow() - timedelta(minutes=minutes), key=key
             )
         )
@@ -44,7 +44,9 @@ async def test_a_stale_running_claim_is_taken_over_by_exactly_one_retry(megadesk
 
         async def retry() -> idempotency.Claim:
             async with db.session() as session:
-                return await idempotency.claim(session, tenant, "k", "print", stale_after=timedelta(minutes=5))
+                return await idempotency.claim(
+                    session, tenant, "k", "print", owner="retry", expiry=timedelta(minutes=5)
+                )
 
         results = await asyncio.gather(retry(), retry())
         assert sum(r.record is not None for r in results) == 1

@@ -59,3 +59,27 @@ def test_missing_key_names_the_settings_and_the_fix(tmp_path):
     entry = generate_key_entry("env")
     ring = KeyRing.from_settings(Settings(_env_file=None, data_dir=tmp_path, encryption_keys=SecretStr(entry)))
     assert ring.key_ids == ("env",) and "env:" not in repr(ring)
+
+
+def test_a_key_file_with_comments_is_read_and_a_written_one_is_private_and_never_overwritten(tmp_path):
+    import stat
+
+    from megadesk_core.keyring import write_key_file
+
+    newest, older = generate_key_entry("k2"), generate_key_entry("k1")
+    commented = tmp_path / "commented.keys"
+    commented.write_text(f"# rotated 2026-12\n\n{newest}\n  # the previous key, until 'keys rotate' ran\n{older}\n")
+    ring = KeyRing.from_settings(Settings(_env_file=None, encryption_keys_file=commented))
+    assert ring.key_ids == ("k2", "k1") and ring.primary_id == "k2"
+
+    written = tmp_path / "data" / "encryption.keys"
+    entry = write_key_file(written)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert written.read_text().startswith("# ")  # a comment line first: the file reads back
+    assert KeyRing.from_settings(Settings(_env_file=None, encryption_keys_file=written)).key_ids == (
+        entry.partition(":")[0],
+    )
+    before = written.read_text()
+    with pytest.raises(FileExistsError):
+        write_key_file(written)
+    assert written.read_text() == before

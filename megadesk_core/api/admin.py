@@ -133,6 +133,12 @@ class AdminController(Controller):
                 outcome=e.outcome,
                 detail=e.detail,
                 request_id=e.request_id,
+                customer_id=e.customer_id,
+                amount=e.amount,
+                currency=e.currency,
+                reference=e.reference,
+                request=e.request,
+                completed_at=e.completed_at,
             )
             for e in entries
         ]

@@ -231,6 +231,7 @@ class TicketController(Controller):
                 host.renderer,
                 ActionCall(agent, ticket, row, loaded, spec, data, idempotency_key, select),
                 timeout=host.settings.action_timeout_seconds,
+                timing=host.claim_timing,
             )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         media_type = "application/json" if outcome.status < 400 else "application/problem+json"

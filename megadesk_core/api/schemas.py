@@ -147,6 +147,14 @@ class AuditEntryOut(BaseModel):
     outcome: str
     detail: str | None
     request_id: str | None = Field(default=None, description="The X-Request-ID of the request that wrote the row.")
+    customer_id: str | None = None
+    amount: int | None = Field(default=None, description="In the currency's minor unit.")
+    currency: str | None = None
+    reference: str | None = Field(default=None, description="Upstream's id for what the action made.")
+    request: dict[str, Any] | None = Field(default=None, description="The action's payload and selection.")
+    completed_at: UtcDatetime | None = Field(
+        default=None, description="Unset while the outcome is 'pending' (see docs/reliability.md)."
+    )
 
 
 class WhoAmI(BaseModel):

@@ -9,6 +9,7 @@ from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
 from megadesk_core.outbound import OutboundHTTP
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.heartbeat import ClaimTiming
 from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.sidebar import PanelRenderer
 from megadesk_core.settings import Settings
@@ -23,6 +24,10 @@ class HostState:
     renders: SharedRenders
     outbound: OutboundHTTP
     tokens: TokenCache
+
+    @property
+    def claim_timing(self) -> ClaimTiming:
+        return ClaimTiming.from_settings(self.settings)
 
     @property
     def renderer(self) -> PanelRenderer:

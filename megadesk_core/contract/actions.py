@@ -59,6 +59,7 @@ async def run_action_step(
             payload=sent,
             idempotency_key=f"contract:{uuid.uuid4().hex}",
             principal=CONTRACT_PRINCIPAL,
+            earlier_attempt_unknown=False,
         )
 
     if step.check_foreign_target and payload.target != FOREIGN_TARGET:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -83,7 +83,11 @@ class Ticket(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Every action attempt and every settings change: who, where, what, outcome."""
+    """Every action attempt and every settings change: who, where, what, outcome.
+
+    An action attempt that may reach upstream is written ahead, with outcome ``pending``, before
+    the plugin runs, and completed afterwards (or by recovery): see docs/reliability.md.
+    """
 
     __tablename__ = "audit_entry"
     __table_args__ = (Index("ix_audit_tenant_created", "tenant_id", "created_at"),)
@@ -102,10 +106,24 @@ class AuditEntry(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=2000)
     idempotency_key: str | None = Field(default=None, max_length=255)
     request_id: str | None = Field(default=None, max_length=128)
+    customer_id: str | None = Field(default=None, max_length=255)
+    amount: int | None = Field(default=None, sa_column=Column(BigInteger))
+    """In the currency's minor unit: what the request asked for, then what the result reports."""
+    currency: str | None = Field(default=None, max_length=3)
+    request: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """The validated payload and the agent's selection, as the plugin received them."""
+    reference: str | None = Field(default=None, max_length=255)
+    """Upstream's id for what the action made (e.g. the refund), from the result."""
+    completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """The first result of an action request, replayed for the same ``Idempotency-Key``."""
+    """The first result of an action request, replayed for the same ``Idempotency-Key``.
+
+    ``state``: ``running`` (``owner`` renews ``heartbeat_at`` while the action runs), ``unknown``
+    (the attempt ended without knowing whether upstream acted) or ``done`` (replayed).
+    ``audit_entry_id`` is the audit row of the attempt that holds the claim.
+    """
 
     __tablename__ = "idempotency_record"
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
@@ -118,6 +136,9 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None
     response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _timestamp()
+    owner: str | None = Field(default=None, max_length=128)
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    audit_entry_id: int | None = None
 
 
 class KeyCanary(SQLModel, table=True):

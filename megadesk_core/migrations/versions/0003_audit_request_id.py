@@ -1,7 +1,7 @@
 """audit rows carry the request id (X-Request-ID) of the request that wrote them
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-03 19:30:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

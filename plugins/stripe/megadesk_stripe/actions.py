@@ -27,9 +27,15 @@ from megadesk_core.types import ActionPayload, ActionResult, ActionSpec, Resolve
 from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
 from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
-from megadesk_stripe.money import format_amount
 from megadesk_stripe.permissions import REFUNDS_READ, REFUNDS_WRITE, describe_permission
-from megadesk_stripe.records import PaymentRecord, SubscriptionRecord, payment_record, subscription_record
+from megadesk_stripe.records import (
+    PaymentRecord,
+    SubscriptionRecord,
+    payment_record,
+    refund_record,
+    subscription_record,
+)
+from megadesk_stripe.recovery import cancel_key, recover_cancel, refund_key, refund_result, tagged_refund, with_refund
 from megadesk_stripe.refund_cap import NO_CAPS, RefundCaps
 from megadesk_stripe.refund_guard import already_refunded, refusal, request_tag
 from megadesk_stripe.resolution import day
@@ -110,17 +116,23 @@ def ensure_owner(kind: str, object_id: str, owner: str | None, customer: Resolve
         )
 
 
-async def _refund(gateway: StripeGateway, payment: PaymentRecord, key: str, ticket_id: str) -> tuple[str, str]:
+async def _refund(
+    gateway: StripeGateway, payment: PaymentRecord, key: str, ticket_id: str, earlier_attempt_unknown: bool = False
+) -> ActionResult:
     """Refund what is left of ``payment``; the message says what Stripe refunded.
 
-    Refused here, without a request, when the payment is fully refunded or disputed and none of
-    its refunds carries this request's tag (:mod:`~megadesk_stripe.refund_guard`). Otherwise
-    sent, with the tag, even when the payment shows as fully refunded: the retry of a refund
-    whose answer was lost finds its own refund, and Stripe replays it (reported as done). The
-    request is identical on every attempt (no amount), as an idempotent replay requires.
+    After an earlier attempt of unknown outcome, look first: a refund carrying this request's tag
+    is that attempt's, and is the answer (nothing is sent). Refused here, without a request, when
+    the payment is fully refunded or disputed and none of its refunds carries this request's tag
+    (:mod:`~megadesk_stripe.refund_guard`). Otherwise sent, with the tag, even when the payment
+    shows as fully refunded: the retry of a refund whose answer was lost finds its own refund,
+    and Stripe replays it (reported as done). The request is identical on every attempt (no
+    amount), as an idempotent replay requires.
     """
-    operation_key = f"{key}:refund:{payment.id}"
+    operation_key = refund_key(key, payment.id)
     tag = request_tag(operation_key)
+    if earlier_attempt_unknown and (earlier := await tagged_refund(gateway, payment, tag)) is not None:
+        return refund_result(earlier, payment)
     refused = refusal(payment, tag)
     if refused is not None:
         raise refused
@@ -128,12 +140,7 @@ async def _refund(gateway: StripeGateway, payment: PaymentRecord, key: str, tick
         refund = await gateway.refund_payment_intent(payment.id, operation_key, ticket_id, tag)
     except AlreadyRefundedError as exc:
         raise already_refunded(payment) from exc
-    text = f"Refunded {format_amount(refund.amount, refund.currency)} on {payment.id}"
-    if refund.status not in ("succeeded", "pending"):
-        text += f" (Stripe reports the refund as {refund.status})"
-    elif refund.status == "pending":
-        text += " (pending: the money is on its way once the bank confirms)"
-    return text, refund.id
+    return refund_result(refund_record(refund), payment)
 
 
 async def refund_payment(
@@ -143,6 +150,7 @@ async def refund_payment(
     payload: RefundPaymentPayload,
     idempotency_key: str,
     caps: RefundCaps = NO_CAPS,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     ensure_id(payload.target, "pi_", "payment intent")
     payment = await read_payment(gateway, payload.target)
@@ -155,8 +163,7 @@ async def refund_payment(
         )
     # A fully refunded payment may have been refunded by this very request before its answer was
     # lost: _refund tells by the refunds' tags, and lets Stripe replay it.
-    message, refund_id = await _refund(gateway, payment, idempotency_key, ticket.ticket_id)
-    return ActionResult(message=message, target=payment.id, reference=refund_id)
+    return await _refund(gateway, payment, idempotency_key, ticket.ticket_id, earlier_attempt_unknown)
 
 
 async def _latest_invoice_payment(gateway: StripeGateway, sub: SubscriptionRecord) -> PaymentRecord:
@@ -181,10 +188,15 @@ async def cancel_subscription(
     idempotency_key: str,
     unavailable: Mapping[str, str],
     caps: RefundCaps = NO_CAPS,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     ensure_id(payload.target, "sub_", "subscription")
     sub = subscription_record(await gateway.retrieve_subscription(payload.target))
     ensure_owner("subscription", sub.id, sub.customer_id, customer)
+    if earlier_attempt_unknown:  # look before writing: the lost attempt may have canceled it
+        earlier = await recover_cancel(gateway, payload, idempotency_key)
+        if earlier.result is not None:
+            return earlier.result
     if sub.is_final:
         raise ActionRefusedError(f"Subscription {sub.id} is already {sub.status.replace('_', ' ')}.")
     if payload.at_period_end and sub.cancel_at_period_end:
@@ -200,25 +212,25 @@ async def cancel_subscription(
         caps.check(to_refund.refundable_amount, to_refund.currency)  # before canceling, too
     try:
         if payload.at_period_end:
-            await gateway.cancel_subscription_at_period_end(sub.id, f"{idempotency_key}:cancel_at_period_end:{sub.id}")
+            key = cancel_key(idempotency_key, sub.id, True)
+            await gateway.cancel_subscription_at_period_end(sub.id, key, request_tag(key))
             end = sub.current_period_end
             message = f"{sub.id} will cancel at the end of its current period" + (f" ({day(end)})" if end else "")
         else:
-            canceled = await gateway.cancel_subscription_now(sub.id, f"{idempotency_key}:cancel:{sub.id}")
+            key = cancel_key(idempotency_key, sub.id, False)
+            canceled = await gateway.cancel_subscription_now(sub.id, key, request_tag(key))
             message = f"Canceled {sub.id} now (status {canceled.status})"
     except (NotFoundError, ActionRefusedError, InvalidInputError) as exc:
         raise await _lost_race(gateway, sub.id, payload, exc) from exc
     if to_refund is None:
         return ActionResult(message=message, target=sub.id)
     try:
-        refund_message, refund_id = await _refund(gateway, to_refund, idempotency_key, ticket.ticket_id)
+        refunded = await _refund(gateway, to_refund, idempotency_key, ticket.ticket_id)
     except IntegrationError as exc:
         # The subscription is canceled (or set to cancel) whatever happens now: raising would
         # make the action look failed, and a retry would only be refused as already canceled.
         return _refund_failed(message, sub, to_refund, exc)
-    return ActionResult(
-        message=f"{message}; {refund_message[0].lower()}{refund_message[1:]}", target=sub.id, reference=refund_id
-    )
+    return with_refund(message, sub.id, refunded)
 
 
 async def _lost_race(

@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import stripe
-from stripe.params import ProductListParams, RefundCreateParams
+from stripe.params import (
+    ProductListParams,
+    RefundCreateParams,
+    RefundListParams,
+    SubscriptionCancelParams,
+    SubscriptionUpdateParams,
+)
 
 from megadesk_stripe import permissions as perm
 from megadesk_stripe.disputes import DisputeRecord, dispute_record
@@ -20,10 +26,13 @@ from megadesk_stripe.permissions import Permission
 from megadesk_stripe.records import (
     REQUEST_TAG_KEY,
     PaymentPage,
+    RefundRecord,
     SubscriptionFields,
     UnreadableSubscription,
+    cancel_comment,
     payment_record,
     readable_subscription,
+    refund_record,
 )
 
 MATCH_LIMIT = 25
@@ -120,20 +129,28 @@ class StripeGateway:
         with stripe_errors(perm.SUBSCRIPTIONS_READ):
             return await self._v1.subscriptions.retrieve_async(subscription_id)
 
-    async def cancel_subscription_now(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+    async def cancel_subscription_now(
+        self, subscription_id: str, idempotency_key: str, request_tag: str | None = None
+    ) -> stripe.Subscription:
+        """Cancel now; ``request_tag`` goes into the cancellation comment (the cancel request
+        takes no metadata), so recovery can tell this request's cancel from anyone else's."""
+        params: SubscriptionCancelParams = {}
+        if request_tag is not None:
+            params["cancellation_details"] = {"comment": cancel_comment(request_tag)}
         with stripe_errors(perm.SUBSCRIPTIONS_WRITE):
             return await self._v1.subscriptions.cancel_async(
-                subscription_id, options={"idempotency_key": idempotency_key}
+                subscription_id, params, options={"idempotency_key": idempotency_key}
             )
 
     async def cancel_subscription_at_period_end(
-        self, subscription_id: str, idempotency_key: str
+        self, subscription_id: str, idempotency_key: str, request_tag: str | None = None
     ) -> stripe.Subscription:
+        params: SubscriptionUpdateParams = {"cancel_at_period_end": True}
+        if request_tag is not None:
+            params["metadata"] = {REQUEST_TAG_KEY: request_tag}
         with stripe_errors(perm.SUBSCRIPTIONS_WRITE):
             return await self._v1.subscriptions.update_async(
-                subscription_id,
-                {"cancel_at_period_end": True},
-                options={"idempotency_key": idempotency_key},
+                subscription_id, params, options={"idempotency_key": idempotency_key}
             )
 
     async def keep_subscription_renewing(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
@@ -192,6 +209,19 @@ class StripeGateway:
                 pi = payment.payment_intent
                 ids.append(pi if isinstance(pi, str) else pi.id)
         return ids
+
+    async def refunds_of_payment(self, payment_intent_id: str, max_pages: int = 20) -> list[RefundRecord]:
+        """Every refund of a payment (up to ``max_pages`` of 100): recovery looks for a request's tag."""
+        refunds: list[RefundRecord] = []
+        params: RefundListParams = {"payment_intent": payment_intent_id, "limit": 100}
+        with stripe_errors(perm.REFUNDS_READ):
+            for _ in range(max_pages):
+                page = await self._v1.refunds.list_async(params)
+                refunds.extend(refund_record(refund) for refund in page.data)
+                if not page.has_more or not page.data:
+                    break
+                params = {"payment_intent": payment_intent_id, "limit": 100, "starting_after": page.data[-1].id}
+        return refunds
 
     async def refund_payment_intent(
         self,

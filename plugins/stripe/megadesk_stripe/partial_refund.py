@@ -24,6 +24,7 @@ from megadesk_stripe.errors import AlreadyRefundedError
 from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.money import format_amount, minor_units
 from megadesk_stripe.records import PaymentRecord
+from megadesk_stripe.recovery import refund_key, refund_result, tagged_refund
 from megadesk_stripe.refund_cap import RefundCaps
 from megadesk_stripe.refund_guard import already_refunded, refusal, request_tag
 
@@ -84,6 +85,7 @@ async def partial_refund(
     payload: PartialRefundPayload,
     idempotency_key: str,
     caps: RefundCaps,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     ensure_id(payload.target, "pi_", "payment intent")
     payment = await read_payment(gateway, payload.target)
@@ -95,8 +97,10 @@ async def partial_refund(
         )
     amount = amount_to_refund(payload, payment)
     caps.check(amount, payment.currency)
-    operation_key = f"{idempotency_key}:partial_refund:{payment.id}"
+    operation_key = refund_key(idempotency_key, payment.id, "partial_refund")
     tag = request_tag(operation_key)
+    if earlier_attempt_unknown and (earlier := await tagged_refund(gateway, payment, tag)) is not None:
+        return refund_result(earlier, payment)  # the lost attempt's refund: nothing is sent
     refused = refusal(payment, tag)
     if refused is not None:
         raise refused

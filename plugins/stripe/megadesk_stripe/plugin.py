@@ -13,16 +13,18 @@ from megadesk_core.panel import Panel
 from megadesk_core.types import (
     ActingPrincipal,
     ActionHandler,
+    ActionPayload,
     ActionResult,
     ActionSpec,
     IntegrationContext,
     IntegrationManifest,
+    RecoveredAction,
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
 )
 from megadesk_stripe import actions as stripe_actions
-from megadesk_stripe import checks, panel, resolution
+from megadesk_stripe import checks, panel, recovery, resolution
 from megadesk_stripe.blocks import CANCEL_ACTION, PARTIAL_REFUND_ACTION, REFUND_ACTION, RESUME_ACTION
 from megadesk_stripe.catalog import ProductNames, account_of
 from megadesk_stripe.client import ClientCache
@@ -122,10 +124,13 @@ async def refund_payment(
     payload: stripe_actions.RefundPaymentPayload,
     idempotency_key: str,
     principal: ActingPrincipal | None = None,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
     caps = _caps(context, principal)
-    return await stripe_actions.refund_payment(gateway, ticket, customer, payload, idempotency_key, caps)
+    return await stripe_actions.refund_payment(
+        gateway, ticket, customer, payload, idempotency_key, caps, earlier_attempt_unknown
+    )
 
 
 async def partial_refund(
@@ -135,9 +140,13 @@ async def partial_refund(
     payload: PartialRefundPayload,
     idempotency_key: str,
     principal: ActingPrincipal | None = None,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
-    return await stripe_partial_refund(gateway, ticket, customer, payload, idempotency_key, _caps(context, principal))
+    caps = _caps(context, principal)
+    return await stripe_partial_refund(
+        gateway, ticket, customer, payload, idempotency_key, caps, earlier_attempt_unknown
+    )
 
 
 async def cancel_subscription(
@@ -147,12 +156,13 @@ async def cancel_subscription(
     payload: stripe_actions.CancelSubscriptionPayload,
     idempotency_key: str,
     principal: ActingPrincipal | None = None,
+    earlier_attempt_unknown: bool = False,
 ) -> ActionResult:
     gateway = _gateway(context.settings, context.options, context.http)
     unavailable = panel.unavailable_features(context.settings_check)
     caps = _caps(context, principal)
     return await stripe_actions.cancel_subscription(
-        gateway, ticket, customer, payload, idempotency_key, unavailable, caps
+        gateway, ticket, customer, payload, idempotency_key, unavailable, caps, earlier_attempt_unknown
     )
 
 
@@ -181,6 +191,23 @@ def actions() -> list[ActionSpec]:
     """Each action with the function that runs it: the host calls it with the payload already
     validated against the action's own model, so nothing here dispatches on names."""
     return [dataclasses.replace(spec, handler=_HANDLERS[spec.name]) for spec in _SPECS]
+
+
+@hookimpl
+async def recover_action(
+    context: StripeContext, action: str, payload: ActionPayload, idempotency_key: str
+) -> RecoveredAction:
+    """Read-only: what became of a refund or cancellation whose answer was lost, by its tag."""
+    gateway = _gateway(context.settings, context.options, context.http)
+    if isinstance(payload, stripe_actions.RefundPaymentPayload):
+        return await recovery.recover_refund(gateway, payload.target, idempotency_key)
+    if isinstance(payload, stripe_actions.CancelSubscriptionPayload):
+        return await recovery.recover_cancel(gateway, payload, idempotency_key)
+    if isinstance(payload, PartialRefundPayload):
+        return await recovery.recover_refund(gateway, payload.target, idempotency_key, "partial_refund")
+    if isinstance(payload, ResumeSubscriptionPayload):
+        return await recovery.recover_resume(gateway, payload.target)
+    return RecoveredAction(outcome="unknown", detail=f"the Stripe integration has no action {action!r}")
 
 
 @hookimpl

@@ -346,7 +346,13 @@ class PaymentRecord:
 
 
 REQUEST_TAG_KEY = "megadesk_request"
-"""The refund metadata key that carries the tag of the request that made it."""
+"""The refund (and subscription) metadata key that carries the tag of the request that made it."""
+
+
+def cancel_comment(request_tag: str) -> str:
+    """The cancellation comment of a subscription this integration canceled now (a cancel
+    request takes no metadata): carries the request's tag."""
+    return f"Canceled from Megadesk ({REQUEST_TAG_KEY} {request_tag})"
 
 
 class _RefundFields(_Fields):
@@ -421,6 +427,12 @@ def _refund_record(fields: _RefundFields) -> RefundRecord:
         failure_reason=fields.failure_reason,
         request_tag=(fields.metadata or {}).get(REQUEST_TAG_KEY),
     )
+
+
+def refund_record(refund: stripe.Refund | Mapping[str, Any]) -> RefundRecord:
+    """A refund from a ``stripe.Refund`` or the JSON of one."""
+    data = refund.to_dict() if isinstance(refund, stripe.StripeObject) else refund
+    return _refund_record(_RefundFields.model_validate(data))
 
 
 def _decline(error: _PaymentErrorFields | None, charge: _ChargeFields | None) -> DeclineRecord | None:

@@ -18,10 +18,13 @@ from megadesk_stripe.gateway import StripeGateway
 from megadesk_stripe.reads import StripeReads
 from megadesk_stripe.records import (
     PaymentPage,
+    RefundRecord,
     SubscriptionFields,
     UnreadableSubscription,
+    cancel_comment,
     payment_record,
     readable_subscription,
+    refund_record,
 )
 
 from megadesk_core.errors import IntegrationError, InvalidInputError, MissingPermissionError, NotFoundError
@@ -198,22 +201,36 @@ class FakeGateway:
         self.refunds_by_key[idempotency_key] = refund
         return refund
 
-    async def cancel_subscription_now(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+    async def cancel_subscription_now(
+        self, subscription_id: str, idempotency_key: str, request_tag: str | None = None
+    ) -> stripe.Subscription:
         self._call("cancel_subscription_now", subscription_id)
         self.writes.append(("cancel", subscription_id, idempotency_key))
-        self.subscriptions_by_id[subscription_id]["status"] = "canceled"
-        return d.to_subscription(self.subscriptions_by_id[subscription_id])
+        sub = self.subscriptions_by_id[subscription_id]
+        sub["status"] = "canceled"
+        if request_tag is not None:
+            sub["cancellation_details"] = {"comment": cancel_comment(request_tag)}
+        return d.to_subscription(sub)
 
     async def cancel_subscription_at_period_end(
-        self, subscription_id: str, idempotency_key: str
+        self, subscription_id: str, idempotency_key: str, request_tag: str | None = None
     ) -> stripe.Subscription:
         self._call("cancel_subscription_at_period_end", subscription_id)
         self.writes.append(("cancel_at_period_end", subscription_id, idempotency_key))
-        self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = True
-        return d.to_subscription(self.subscriptions_by_id[subscription_id])
+        sub = self.subscriptions_by_id[subscription_id]
+        sub["cancel_at_period_end"] = True
+        if request_tag is not None:
+            sub["metadata"] = {**(sub.get("metadata") or {}), "megadesk_request": request_tag}
+        return d.to_subscription(sub)
 
     async def keep_subscription_renewing(self, subscription_id: str, idempotency_key: str) -> stripe.Subscription:
         self._call("keep_subscription_renewing", subscription_id)
         self.writes.append(("resume", subscription_id, idempotency_key))
         self.subscriptions_by_id[subscription_id]["cancel_at_period_end"] = False
         return d.to_subscription(self.subscriptions_by_id[subscription_id])
+
+    async def refunds_of_payment(self, payment_intent_id: str, max_pages: int = 20) -> list[RefundRecord]:
+        self._call("refunds_of_payment", payment_intent_id)
+        charge = self.payment_intents_by_id[payment_intent_id]["latest_charge"]
+        refunds = charge.get("refunds") if isinstance(charge, dict) else None
+        return [refund_record(r) for r in (refunds or {}).get("data", [])]
