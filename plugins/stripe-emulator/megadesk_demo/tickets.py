@@ -44,6 +44,7 @@ def demo_tickets(world: DemoWorld) -> list[DemoTicket]:
         # Stored in capitals, written in lower case: found by email; one seat's worth to refund in part.
         DemoTicket("T-1013", "I only use one of the two seats", "sam.seats@example.com"),
         _ticket("T-1014", "Which plan am I still paying for?", world.plans_customer),  # live behind ended ones
+        _ticket("T-1015", "Can you list every seat I paid for?", world.plans_customer),  # payments: show more
     ]
 
 

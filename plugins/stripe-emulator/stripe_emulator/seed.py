@@ -287,6 +287,10 @@ def _seed(s: _Seeder) -> DemoWorld:
     for n in range(6):
         ended = s.subscribe(lin, usd["id"], 9 - n)
         billing.cancel(store, store.require("subscription", ended), s.ago(8.5 - n))
+    # ... and extra seats bought one at a time: more payments than the sidebar lists at once
+    # (the payment history's "show more").
+    for n in range(5):
+        s.payment(lin, 20 + n, 900, "usd", f"Extra seat #{n + 1}")
 
     # A customer who has since been deleted.
     charles = s.customer(365, "charles@example.com", "Charles Babbage")

@@ -140,3 +140,17 @@ async def test_payment_history_shows_more_through_the_api(acme):
     assert not {r["id"] for r in second["rows"]} & {r["id"] for r in first["rows"]}
     # The first page is still what the panel shows without a cursor (the cache keys the page).
     assert table(await acme.panel("T-1001", "stripe"), "Recent payments")["rows"] == first["rows"]
+
+
+async def test_the_demo_ticket_with_more_payments_than_one_page(acme):
+    # T-1015: twelve payments, ten listed (the default limit), and the rest one "show more" away.
+    first = table(await acme.panel("T-1015", "stripe"), "Recent payments")
+    assert len(first["rows"]) == 10 and first["next_page"] is not None
+    response = await acme.client.get(
+        "/api/v1/tickets/T-1015/panels/stripe",
+        params={"page": first["next_page"]["cursor"]},
+        headers=acme.agent_headers,
+    )
+    rest = table(response.json(), "Recent payments")
+    assert len(rest["rows"]) == 2 and rest.get("next_page") is None
+    assert not {r["id"] for r in rest["rows"]} & {r["id"] for r in first["rows"]}
