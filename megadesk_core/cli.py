@@ -110,8 +110,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = _settings()
 
     def announce(preview: str) -> None:
+        hint = "an agent token: megadesk tokens create --tenant <slug> --role agent --name preview"
+        if settings.log_format == "json":  # every line of the output stays a JSON object
+            logging.getLogger("megadesk_core.cli").info("sidebar preview: %s (%s)", preview, hint)
+            return
         click.echo(f"sidebar preview: {preview}")
-        click.echo("  (an agent token: megadesk tokens create --tenant <slug> --role agent --name preview)")
+        click.echo(f"  ({hint})")
 
     run_server(
         settings,
