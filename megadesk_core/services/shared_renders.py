@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cachetools import TTLCache
@@ -120,9 +120,10 @@ class SharedRenders:
                 if result is not None:
                     return result
                 # The leader vanished (its process died): render here.
+        started_at = time.time()
         result = await render()
         if key is not None:
-            await self.cache.put(key, result)
+            await self.cache.put(key, result, started_at=started_at)
             await self.cache.finish(lease, result)
         return result
 
@@ -152,7 +153,7 @@ def with_stale_notice(kept: StoredPanel, title: str, reason: StaleReason, *, now
     }
     notice = StaleNotice(age_seconds=int(age), reason=reason, message=messages[reason])
     panel = kept.panel().model_copy(update={"stale": notice})
-    return StoredPanel.of(panel, rendered_at=kept.rendered_at, include_stale=True)
+    return replace(StoredPanel.of(panel, rendered_at=kept.rendered_at, include_stale=True), objects=kept.objects)
 
 
 def _ago(seconds: float) -> str:

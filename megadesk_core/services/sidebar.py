@@ -62,6 +62,7 @@ async def render_panel(
         # The note explains the label, so it goes with the label and never without it.
         verification_note=panel.verification_note if verified is False else None,
         blocks=panel.blocks,
+        objects=panel.objects,
     )
 
 
