@@ -74,6 +74,11 @@ class IntegrationRegistry:
             self._callers[key] = self.plugin_manager.subset_hook_caller(hook, remove_plugins=others)
         return self._callers[key]
 
+    def implements(self, integration: str, hook: str) -> bool:
+        """Whether the integration's plugin implements ``hook`` (an optional one)."""
+        loaded = self.integrations.get(integration)
+        return loaded is not None and implements_hook(loaded.plugin, hook)
+
     def _runs_on_loop(self, integration: str, hook: str) -> bool:
         key = (integration, hook)
         if key not in self._on_loop:
@@ -106,6 +111,11 @@ class IntegrationRegistry:
                 await self.call_raw(name, "shutdown")
             except Exception:
                 log.exception("integration %s failed to shut down cleanly", name)
+
+
+def implements_hook(plugin: object, hook: str) -> bool:
+    """Whether ``plugin`` (a module or an object) implements ``hook``."""
+    return hasattr(getattr(plugin, hook, None), f"{PROJECT_NAME}_impl")
 
 
 async def resolved(value: Any) -> Any:

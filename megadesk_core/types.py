@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeVar
@@ -83,6 +84,7 @@ __all__ = [
     "TableRow",
     "TicketContext",
     "UnavailableFeature",
+    "WebhookResult",
 ]
 
 
@@ -201,6 +203,18 @@ class ResolvedCustomer(_Frozen):
     label: str | None = None
     matched_by: str = "custom_data"
     alternatives: list[CustomerCandidate] = Field(default_factory=list)
+
+
+class WebhookResult(_Frozen):
+    """What the ``webhook`` hook found in one verified delivery."""
+
+    event_id: str = Field(min_length=1, max_length=255)
+    """The upstream's id of the event: a second delivery of the same id is ignored."""
+    changed: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default_factory=list, max_length=500)
+    """The ids of the upstream objects that changed (matched against ``Panel.objects``)."""
+    occurred_at: datetime | None = None
+    """When the upstream sent or signed the event; the host refuses one older than its
+    tolerance (a replay). ``None``: the plugin checked freshness itself."""
 
 
 class ActionPayload(BaseModel):

@@ -30,6 +30,7 @@ def test_every_hook_has_an_entry_with_signature_arguments_returns_and_an_example
         "sidebar_panel",
         "actions",
         "run_action",
+        "webhook",
         "shutdown",
     ]
     for spec in specs:

@@ -53,6 +53,16 @@ class SharedRenders:
     failed_refreshes: TTLCache[str, StaleReason] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=RETRY_FAILED_REFRESH_SECONDS)
     )
+    changes: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Upstream changes heard of, per tenant and integration: part of each flight's name, so a
+    request after a change never joins a render that began before it."""
+
+    def note_change(self, tenant_id: str, integration: str) -> None:
+        self.changes[(tenant_id, integration)] = self.changes.get((tenant_id, integration), 0) + 1
+
+    def flight(self, tenant_id: str, integration: str, key: str) -> str:
+        """What names one panel's render among this process's running renders."""
+        return f"{tenant_id}:{integration}:{self.changes.get((tenant_id, integration), 0)}:{key}"
 
     async def serve(
         self,

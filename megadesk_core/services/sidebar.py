@@ -125,7 +125,7 @@ class PanelRenderer:
         still refills it). ``customer``: already resolved for this ticket and selection."""
         state = panel_state(ticket.external_id, ticket.updated_at, selection, row.updated_at)
         key = await self.cache.key(row.tenant_id, integration.name, state)
-        flight = _flight(row.tenant_id, integration.name, key or state)
+        flight = self.renders.flight(row.tenant_id, integration.name, key or state)
 
         async def render() -> StoredPanel:
             hooks = IntegrationHooks(self.registry, integration)
@@ -193,7 +193,7 @@ class PanelRenderer:
                 continue
             state_key = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
             key = await self.cache.key(tenant_id, name, state_key)
-            panel = await self.renders.kept(key, _flight(tenant_id, name, key)) if key is not None else None
+            panel = await self.renders.kept(key, self.renders.flight(tenant_id, name, key)) if key is not None else None
             if panel is None:
                 return None
             kept.append(panel)
@@ -209,11 +209,6 @@ class PanelRenderer:
     ) -> Sidebar:
         stored = await self.stored_sidebar(ticket, installations, selection=selection, fresh=fresh)
         return Sidebar(ticket_id=ticket.external_id, panels=[p.panel() for p in stored])
-
-
-def _flight(tenant_id: str, integration: str, key: str) -> str:
-    """What names one panel's render among this process's running renders."""
-    return f"{tenant_id}:{integration}:{key}"
 
 
 def sidebar_json(ticket_id: str, panels: list[StoredPanel]) -> bytes:

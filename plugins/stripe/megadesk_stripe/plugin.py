@@ -6,6 +6,7 @@ Registered through the ``megadesk.integrations`` entry point as ``stripe``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from megadesk_core.markers import hookimpl
 from megadesk_core.outbound import IntegrationHTTP
@@ -19,9 +20,10 @@ from megadesk_core.types import (
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
+    WebhookResult,
 )
 from megadesk_stripe import actions as stripe_actions
-from megadesk_stripe import checks, panel, resolution
+from megadesk_stripe import checks, panel, resolution, webhooks
 from megadesk_stripe.blocks import CANCEL_ACTION, REFUND_ACTION
 from megadesk_stripe.catalog import ProductNames, account_of
 from megadesk_stripe.client import ClientCache
@@ -76,6 +78,8 @@ async def check_settings(settings: StripeSettings, options: StripeOptions | None
     gateway = _gateway(settings, options)
     check = await checks.probe_key(gateway, kind, mode)
     await checks.keep_product_names(gateway, check, _product_names, account_of(key))
+    if settings.webhook_signing_secret is None:
+        return check.model_copy(update={"warnings": [*check.warnings, webhooks.NO_SECRET_WARNING]})
     return check
 
 
@@ -131,6 +135,12 @@ def actions() -> list[ActionSpec]:
     """Each action with the function that runs it: the host calls it with the payload already
     validated against the action's own model, so nothing here dispatches on names."""
     return [dataclasses.replace(spec, handler=_HANDLERS[spec.name]) for spec in stripe_actions.ACTIONS]
+
+
+@hookimpl
+def webhook(context: StripeContext, body: bytes, headers: Mapping[str, str]) -> WebhookResult | None:
+    secret = context.settings.webhook_signing_secret
+    return webhooks.read_event(body, headers.get("stripe-signature"), secret.get_secret_value() if secret else None)
 
 
 @hookimpl
