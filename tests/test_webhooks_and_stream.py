@@ -240,3 +240,13 @@ async def test_the_stream_endpoint_checks_token_and_tickets(megadesk_tenant, crm
         "/api/v1/stream", params=[("ticket", f"T-{n}") for n in range(21)], headers=acme.agent_headers
     )
     assert too_many.status_code == 400
+
+
+async def test_a_stream_says_which_tickets_it_cannot_find(megadesk_app, megadesk_tenant, crm) -> None:
+    await _crm_tenant(megadesk_tenant, "acme")
+    await _crm_tenant(megadesk_tenant, "globex")
+    host: HostState = megadesk_app.state.host
+    events = SidebarStream(host, await _tenant_id(host, "globex"), ["T-nowhere"]).events()
+    missing = await asyncio.wait_for(anext(events), 2)
+    assert missing.event == "missing" and json.loads(missing.data) == {"ticket_id": "T-nowhere"}
+    await events.aclose()

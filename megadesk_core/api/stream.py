@@ -10,7 +10,8 @@ however many tickets are open. Events:
   slow integration delays only its own); ``updated`` is true when it replaces a panel the
   stream sent before because the data changed;
 * ``stale``: ``{"ticket_id", "integration"}``, the panel's data just changed upstream; its new
-  render follows as a ``panel`` event.
+  render follows as a ``panel`` event;
+* ``missing``: ``{"ticket_id"}``, no such ticket (for this tenant).
 
 Only the caller's tenant's tickets and changes reach the stream.
 """
@@ -50,6 +51,11 @@ class _Rendered:
     updated: bool
 
 
+@dataclass(frozen=True)
+class _Missing:
+    ticket_id: str
+
+
 def _panel_event(rendered: _Rendered) -> ServerSentEventMessage:
     head = json.dumps({"ticket_id": rendered.ticket_id, "updated": rendered.updated}, separators=(",", ":"))
     return ServerSentEventMessage(data=f'{head[:-1]},"panel":{rendered.panel.body}}}', event="panel")
@@ -62,7 +68,7 @@ class SidebarStream:
         self.host = host
         self.tenant_id = tenant_id
         self.ticket_ids = list(dict.fromkeys(ticket_ids))
-        self.ready: asyncio.Queue[_Rendered | PanelChange] = asyncio.Queue()
+        self.ready: asyncio.Queue[_Rendered | _Missing | PanelChange] = asyncio.Queue()
         self.shown: dict[tuple[str, str], frozenset[str]] = {}
         """(ticket, integration) -> the objects its last panel showed."""
         self.tasks: set[asyncio.Task[None]] = set()
@@ -72,6 +78,7 @@ class SidebarStream:
         async with self.host.database.session() as session:
             ticket, installations = await ticket_and_enabled_installations(session, self.tenant_id, ticket_id)
         if ticket is None:
+            self.ready.put_nowait(_Missing(ticket_id))
             return
         renderer = self.host.renderer
 
@@ -117,6 +124,9 @@ class SidebarStream:
                     except TimeoutError:
                         yield ServerSentEventMessage(comment="keep-alive")
                         continue
+                    if isinstance(item, _Missing):
+                        yield ServerSentEventMessage(data=json.dumps({"ticket_id": item.ticket_id}), event="missing")
+                        continue
                     if isinstance(item, _Rendered):
                         self.shown[(item.ticket_id, item.panel.integration)] = frozenset(item.panel.objects)
                         yield _panel_event(item)
@@ -148,10 +158,13 @@ async def stream_sidebars(
     host: NamedDependency[HostState],
     agent: NamedDependency[Principal],
     ticket: Annotated[
-        list[Annotated[str, QueryParameter(min_length=1, max_length=128)]],
-        QueryParameter(max_items=MAX_STREAM_TICKETS, description="The ids of the tickets the agent has open."),
-    ],
+        list[Annotated[str, QueryParameter(min_length=1, max_length=128)]] | None,
+        QueryParameter(
+            max_items=MAX_STREAM_TICKETS, description="The ids of the tickets the agent has open (1 to 20)."
+        ),
+    ] = None,
 ) -> ServerSentEvent:
+    # Optional in the signature and checked here, so that the token is checked first (401).
     if not ticket or len(ticket) > MAX_STREAM_TICKETS or any(not 0 < len(t) <= 128 for t in ticket):
         raise RequestError(
             400,
