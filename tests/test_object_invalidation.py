@@ -4,6 +4,7 @@ cannot put its older result back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -79,3 +80,32 @@ async def test_objects_survive_the_round_trip_but_are_never_served() -> None:
     # An entry written by the previous release (five header fields) still reads.
     old = b'[1.0, "i", "I", "ok", null]\n{}'
     assert (parsed := StoredPanel.decode(old)) is not None and parsed.objects == ()
+
+
+async def test_changes_reach_every_process_subscribed_to_the_tenant(redis_url: str) -> None:
+    from megadesk_core.services.changes import ChangeFeed, PanelChange
+
+    here, there = ChangeFeed(redis_url), ChangeFeed(redis_url)  # two processes' feeds
+    heard: list[PanelChange] = []
+    there.on_change(heard.append)
+    tenant, other = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        async with there.subscribe(tenant) as mine, there.subscribe(other) as theirs:
+            await here.publish(PanelChange(tenant, "stripe", ("cus_1",)))
+            change = await asyncio.wait_for(mine.get(), 2)
+            assert change == PanelChange(tenant, "stripe", ("cus_1",))
+            assert theirs.empty()  # another tenant's stream hears nothing
+            assert heard == [change]  # e.g. SharedRenders.note_change in that process
+    finally:
+        await here.close()
+        await there.close()
+
+
+async def test_without_redis_changes_reach_this_process_s_subscribers() -> None:
+    from megadesk_core.services.changes import ChangeFeed, PanelChange
+
+    feed = ChangeFeed()
+    async with feed.subscribe("t") as queue:
+        await feed.publish(PanelChange("t", "stripe", ("pi_1",)))
+        assert queue.get_nowait().objects == ("pi_1",)
+    await feed.close()
