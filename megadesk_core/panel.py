@@ -220,8 +220,6 @@ class Sidebar(_Frozen):
 def panel_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the sidebar response, blocks included."""
     schema = Sidebar.model_json_schema()
-    # Host bookkeeping (``SidebarPanel.objects``) is never served, so it is not published.
-    schema["$defs"]["SidebarPanel"]["properties"].pop("objects", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://megadesk.example/schemas/sidebar-v{PANEL_SCHEMA_VERSION}.json"
     return schema
