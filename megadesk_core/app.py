@@ -24,7 +24,9 @@ from megadesk_core.api.problems import EXCEPTION_HANDLERS
 from megadesk_core.api.request_limits import RequestLimitsMiddleware
 from megadesk_core.api.schemas import WhoAmI
 from megadesk_core.api.state import HostState
+from megadesk_core.api.stream import stream_sidebars
 from megadesk_core.api.token_cache import TokenCache
+from megadesk_core.api.webhooks import receive_webhook
 from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
 from megadesk_core.observability.setup import instrument
@@ -34,9 +36,11 @@ from megadesk_core.outbound.budget import RequestBudgets
 from megadesk_core.panel import panel_json_schema
 from megadesk_core.panel_cache import make_panel_cache
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.changes import ChangeFeed
 from megadesk_core.services.recovery import recovery_loop
 from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.tenants import Principal
+from megadesk_core.services.webhooks import WebhookGate, WebhookReceiver
 from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
 
@@ -76,6 +80,9 @@ def create_app(
     database = Database.for_settings(settings)
     panel_cache = make_panel_cache(settings.redis_url, settings.panel_cache_seconds, settings.panel_stale_seconds)
     renders = SharedRenders(panel_cache, settings.panel_timeout_seconds)
+    changes = ChangeFeed(settings.redis_url)
+    changes.on_change(lambda change: renders.note_change(change.tenant_id, change.integration))
+    webhook_gate = WebhookGate(settings.redis_url, settings.webhook_rate_per_minute, settings.webhook_tolerance_seconds)
     # Every plugin's upstream calls go through this one layer; contexts and check_settings get it
     # labelled with their tenant and integration (megadesk_core/outbound).
     outbound = OutboundHTTP.from_settings(settings)
@@ -90,6 +97,10 @@ def create_app(
         renders=renders,
         outbound=outbound,
         tokens=TokenCache(settings.token_cache_seconds),
+        changes=changes,
+        webhooks=WebhookReceiver(
+            database, registry, keyring, renders, changes, webhook_gate, settings.webhook_tolerance_seconds
+        ),
     )
     readiness_probe = ReadinessProbe(
         database, registry, redis_url=settings.redis_url, required_plugins=settings.plugins_required
@@ -108,6 +119,8 @@ def create_app(
             with suppress(asyncio.CancelledError):
                 await recovering
             await renders.close()
+            await changes.close()
+            await webhook_gate.close()
             await host.registry.shutdown()
             await panel_cache.close()
             await budgets.close()
@@ -123,9 +136,16 @@ def create_app(
             # (probes, schemas) without a security requirement.
             Router(
                 path="/",
-                route_handlers=[who_am_i, AdminController, TicketController, IntegrationActionsController],
+                route_handlers=[
+                    who_am_i,
+                    AdminController,
+                    TicketController,
+                    IntegrationActionsController,
+                    stream_sidebars,
+                ],
                 security=[{"bearer": []}],
             ),
+            receive_webhook,
             preview_router,
             *observed.route_handlers,
             *(extra_route_handlers or []),

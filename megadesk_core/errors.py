@@ -196,6 +196,13 @@ class UpstreamUnavailableError(IntegrationError):
     code = "upstream_unavailable"
 
 
+class WebhookRejectedError(IntegrationError):
+    """A webhook delivery the plugin refuses: a bad or missing signature, a malformed body."""
+
+    status = 400
+    code = "webhook_rejected"
+
+
 class SettingsUnreadableError(MegadeskError):
     """Stored settings cannot be used: the key is wrong, the row was tampered with or copied, or
     the plugin no longer accepts them. The message names fields, never values."""

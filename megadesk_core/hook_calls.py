@@ -9,6 +9,7 @@ returns it, so the host's callers never see ``Any``. A result that does not vali
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -26,6 +27,7 @@ from megadesk_core.types import (
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
+    WebhookResult,
 )
 
 
@@ -101,6 +103,12 @@ class IntegrationHooks:
             idempotency_key=idempotency_key,
         )
         return None if result is None else RecoveredAction.model_validate(result)
+
+    async def webhook(
+        self, context: IntegrationContext, body: bytes, headers: Mapping[str, str]
+    ) -> WebhookResult | None:
+        result = await self._call("webhook", context=context, body=body, headers=headers)
+        return None if result is None else WebhookResult.model_validate(result)
 
     async def shutdown(self) -> None:
         await self._call("shutdown")

@@ -12,7 +12,7 @@ on one plugin at a time, for a tenant that enabled it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 
 from pydantic import BaseModel
 
@@ -29,6 +29,7 @@ from megadesk_core.types import (
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
+    WebhookResult,
 )
 
 
@@ -266,6 +267,45 @@ def recover_action(
                 return RecoveredAction(outcome="not_found")
             result = ActionResult(message="Note added", target=payload.target, reference=note.id)
             return RecoveredAction(outcome="succeeded", result=result)
+    """
+
+
+@hookspec(firstresult=True)
+@hook_contract()
+def webhook(
+    context: IntegrationContext, body: bytes, headers: Mapping[str, str]
+) -> WebhookResult | Awaitable[WebhookResult | None] | None:
+    """Read one delivery to the integration's webhook endpoint and say which upstream objects
+    changed. Optional: an integration without it has no endpoint.
+
+    The host receives the delivery at the tenant's unguessable URL (shown to the admin with the
+    settings), refuses it if it is too large or the tenant sends too many, and calls this hook
+    with the raw bytes, before any parsing. Verify the signature with the tenant's signing
+    secret (a ``SecretStr`` setting) over exactly these bytes, and make no upstream call: the
+    event says what changed. The host then ignores an ``event_id`` it has seen, refuses an event
+    older than its tolerance, drops the kept panels whose ``Panel.objects`` include a changed id
+    and tells the agents' open sidebars.
+
+    Args:
+        context: the tenant's settings for this integration (``context.memo`` is empty).
+        body: the request body as received.
+        headers: the request headers, names in lower case.
+
+    Returns:
+        A :class:`~megadesk_core.types.WebhookResult`, or ``None`` for a delivery that changes
+        nothing shown. Raise :class:`~megadesk_core.errors.WebhookRejectedError` for a bad
+        signature or body: the sender gets a 400 and the host logs it, never the body.
+
+    Example::
+
+        @hookimpl
+        def webhook(context, body, headers):
+            secret = context.settings.signing_secret
+            if secret is None or not acme_signature_ok(secret.get_secret_value(), body, headers):
+                raise WebhookRejectedError("The signature does not match.")
+            event = json.loads(body)
+            return WebhookResult(event_id=event["id"], changed=[event["contact_id"]],
+                                 occurred_at=datetime.fromtimestamp(event["sent_at"], UTC))
     """
 
 

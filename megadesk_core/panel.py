@@ -165,6 +165,11 @@ Block = Annotated[
 ]
 
 
+MAX_PANEL_OBJECTS: Final = 500
+MAX_OBJECT_ID_LENGTH: Final = 255
+ObjectId = Annotated[str, Field(min_length=1, max_length=MAX_OBJECT_ID_LENGTH)]
+
+
 class Panel(_Frozen):
     """What a plugin's ``sidebar_panel`` hook returns.
 
@@ -172,6 +177,9 @@ class Panel(_Frozen):
     email); Megadesk then shows a *not verified* label. ``None`` means "nothing to verify".
     ``verification_note`` is the plugin's reason, added to that label (e.g. "2 Stripe customers
     share this email"): the host owns the label, so a plugin adds no notice of its own.
+    ``objects`` (optional) are the ids of the upstream records the panel shows (a customer, its
+    payments, refunds...): when the plugin's ``webhook`` hook reports one of them changed, the
+    host drops exactly the kept panels that show it and tells open sidebars.
     """
 
     title: str
@@ -179,6 +187,7 @@ class Panel(_Frozen):
     verified: bool | None = None
     verification_note: str | None = None
     status: Literal["ok", "empty"] = "ok"
+    objects: list[ObjectId] = Field(default_factory=list, max_length=MAX_PANEL_OBJECTS)
 
 
 class PanelError(_Frozen):
@@ -211,6 +220,9 @@ class SidebarPanel(_Frozen):
     error: PanelError | None = None
     stale: StaleNotice | None = None
     """Present when this panel was rendered earlier than the panel cache's fresh time allows."""
+    objects: list[str] = Field(default_factory=list, exclude=True)
+    """The plugin's ``Panel.objects``: the host's bookkeeping (which kept panels a change
+    invalidates), never served."""
 
 
 class Sidebar(_Frozen):

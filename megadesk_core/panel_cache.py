@@ -15,6 +15,13 @@ rendering starts, so a render that began before an action can only store its res
 old generation, never over the fresh one. Error panels are never kept; an entry that does not
 parse (another release's) is a miss.
 
+Correctness after a change made outside Megadesk (a refund in the Stripe dashboard): a panel
+names the upstream objects it shows (``Panel.objects``); the cache indexes kept panels by
+tenant, integration and object id, and :meth:`PanelCache.invalidate_objects` (called when the
+plugin's webhook reports a change) deletes exactly the panels that show a changed object, fresh
+and stale alike, and remembers when: a render that started before that moment does not store
+its (possibly older) result.
+
 Without Redis the store is this process's memory (bounded, least recently used out first):
 right for the embedded default, one process (``megadesk serve --workers N`` requires Redis).
 With Redis, concurrent renders of one panel in several processes share one render through a
@@ -29,6 +36,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,6 +69,8 @@ class StoredPanel:
     """Seconds since the epoch (comparable across processes)."""
     status: str = "ok"
     error_code: str | None = None
+    objects: tuple[str, ...] = ()
+    """The upstream object ids the panel shows (``Panel.objects``; not in ``body``)."""
 
     @classmethod
     def of(cls, panel: SidebarPanel, *, rendered_at: float | None = None, include_stale: bool = False) -> StoredPanel:
@@ -71,6 +81,7 @@ class StoredPanel:
             rendered_at=time.time() if rendered_at is None else rendered_at,
             status=panel.status,
             error_code=panel.error.code if panel.error is not None else None,
+            objects=tuple(dict.fromkeys(panel.objects)),
         )
 
     def age(self, now: float | None = None) -> float:
@@ -81,7 +92,9 @@ class StoredPanel:
 
     def encode(self) -> bytes:
         # One header line (JSON, so a title's newline is escaped), then the body as served.
-        header = json.dumps([self.rendered_at, self.integration, self.title, self.status, self.error_code])
+        header = json.dumps(
+            [self.rendered_at, self.integration, self.title, self.status, self.error_code, list(self.objects)]
+        )
         return f"{header}\n{self.body}".encode()
 
     @classmethod
@@ -89,9 +102,10 @@ class StoredPanel:
         text = raw.decode() if isinstance(raw, bytes) else raw
         header, sep, body = text.partition("\n")
         try:
-            rendered_at, integration, title, status, error_code = json.loads(header)
+            rendered_at, integration, title, status, error_code, *rest = json.loads(header)
             if not sep or not all(isinstance(text, str) for text in (integration, title, status)):
                 return None
+            objects = rest[0] if rest and isinstance(rest[0], list) else []
             return cls(
                 integration=integration,
                 title=title,
@@ -99,6 +113,7 @@ class StoredPanel:
                 rendered_at=float(rendered_at),
                 status=status,
                 error_code=error_code if isinstance(error_code, str) else None,
+                objects=tuple(item for item in objects if isinstance(item, str)),
             )
         except (ValueError, TypeError):
             return None
@@ -125,11 +140,17 @@ class PanelCache(Protocol):
         ...
 
     async def get(self, key: str) -> StoredPanel | None: ...
-    async def put(self, key: str, panel: StoredPanel) -> None:
-        """Keep ``panel`` (never an error panel) for its fresh and stale time."""
+    async def put(self, key: str, panel: StoredPanel, *, started_at: float | None = None) -> None:
+        """Keep ``panel`` (never an error panel) for its fresh and stale time, unless one of its
+        objects was invalidated at or after ``started_at`` (when its render began)."""
         ...
 
     async def invalidate(self, tenant_id: str, integration: str) -> None: ...
+    async def invalidate_objects(self, tenant_id: str, integration: str, object_ids: Sequence[str]) -> int:
+        """Delete the kept panels of ``integration`` that show one of ``object_ids``, in every
+        process; returns how many were deleted."""
+        ...
+
     async def lease(self, key: str, seconds: float) -> Lease:
         """Lead the render of ``key`` for every process, or learn which render to wait for."""
         ...
@@ -157,6 +178,13 @@ class MemoryPanelCache:
             maxsize=max_entries, ttl=max(fresh_seconds + stale_seconds, 0.001), timer=time.time
         )
         self._generations: dict[tuple[str, str], int] = {}
+        keep = max(fresh_seconds + stale_seconds, 0.001)
+        self._by_object: TTLCache[tuple[str, str, str], set[str]] = TTLCache(
+            maxsize=max_entries * 4, ttl=keep, timer=time.time
+        )
+        self._invalidated_at: TTLCache[tuple[str, str, str], float] = TTLCache(
+            maxsize=max_entries * 4, ttl=keep, timer=time.time
+        )
 
     async def key(self, tenant_id: str, integration: str, fingerprint: str) -> str | None:
         generation = self._generations.get((tenant_id, integration), 0)
@@ -165,12 +193,31 @@ class MemoryPanelCache:
     async def get(self, key: str) -> StoredPanel | None:
         return self._panels.get(key)
 
-    async def put(self, key: str, panel: StoredPanel) -> None:
-        if self.fresh_seconds > 0 and not _is_error(panel):
-            self._panels[key] = panel
+    async def put(self, key: str, panel: StoredPanel, *, started_at: float | None = None) -> None:
+        if self.fresh_seconds <= 0 or _is_error(panel):
+            return
+        scope = _scope_of(key)
+        objects = [(*scope, object_id) for object_id in panel.objects] if scope else []
+        if started_at is not None and any(self._invalidated_at.get(o, -1.0) >= started_at for o in objects):
+            return  # rendered from data older than a change already reported
+        self._panels[key] = panel
+        for entry in objects:
+            keys = self._by_object.get(entry) or set()
+            keys.add(key)
+            self._by_object[entry] = keys  # (re)set: the index lives as long as its newest panel
 
     async def invalidate(self, tenant_id: str, integration: str) -> None:
         self._generations[(tenant_id, integration)] = self._generations.get((tenant_id, integration), 0) + 1
+
+    async def invalidate_objects(self, tenant_id: str, integration: str, object_ids: Sequence[str]) -> int:
+        deleted = 0
+        now = time.time()
+        for object_id in object_ids:
+            entry = (tenant_id, integration, object_id)
+            self._invalidated_at[entry] = now
+            for key in self._by_object.pop(entry, set()):
+                deleted += self._panels.pop(key, None) is not None
+        return deleted
 
     async def lease(self, key: str, seconds: float) -> Lease:
         # One process: its single-flight already made this the only render of the key.
@@ -185,6 +232,32 @@ class MemoryPanelCache:
     async def close(self) -> None:
         self._panels.clear()
 
+
+_PUT = """
+local started = tonumber(ARGV[3])
+if started then
+  for i = 2, #KEYS, 2 do
+    local at = redis.call('get', KEYS[i + 1])
+    if at and tonumber(at) >= started then return 0 end
+  end
+end
+redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
+for i = 2, #KEYS, 2 do
+  redis.call('sadd', KEYS[i], KEYS[1])
+  redis.call('pexpire', KEYS[i], ARGV[2])
+end
+return 1
+"""
+
+_INVALIDATE_OBJECTS = """
+local deleted = 0
+for i = 1, #KEYS, 2 do
+  for _, key in ipairs(redis.call('smembers', KEYS[i])) do deleted = deleted + redis.call('del', key) end
+  redis.call('del', KEYS[i])
+  redis.call('set', KEYS[i + 1], ARGV[1], 'px', ARGV[2])
+end
+return deleted
+"""
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -240,13 +313,37 @@ class RedisPanelCache:
             log.warning("panel cache entry %s does not parse; rendering instead", key)
         return stored
 
-    async def put(self, key: str, panel: StoredPanel) -> None:
+    def _object_keys(self, tenant_id: str, integration: str, object_id: str) -> list[str]:
+        """The set of panel keys that show the object, and when it was last invalidated."""
+        base = f"{tenant_id}:{integration}:{object_id}"
+        return [f"{self._prefix}:panel-obj:{base}", f"{self._prefix}:panel-obj-changed:{base}"]
+
+    async def put(self, key: str, panel: StoredPanel, *, started_at: float | None = None) -> None:
         if self.fresh_seconds <= 0 or _is_error(panel):
             return
-        await self._call(self._redis.set(key, panel.encode(), px=self._keep_ms))
+        scope = _scope_of(key, self._prefix)
+        if scope is None or not panel.objects:
+            await self._call(self._redis.set(key, panel.encode(), px=self._keep_ms))
+            return
+        keys = [key] + [k for object_id in panel.objects for k in self._object_keys(*scope, object_id)]
+        started = "" if started_at is None else repr(started_at)
+        await self._call(self._redis.eval(_PUT, len(keys), *keys, panel.encode(), self._keep_ms, started))
 
     async def invalidate(self, tenant_id: str, integration: str) -> None:
         await self._call(self._redis.incr(self._generation_key(tenant_id, integration)))
+
+    async def invalidate_objects(self, tenant_id: str, integration: str, object_ids: Sequence[str]) -> int:
+        if not object_ids:
+            return 0
+        unique = dict.fromkeys(object_ids)
+        keys = [k for object_id in unique for k in self._object_keys(tenant_id, integration, object_id)]
+        try:
+            deleted = await self._redis.eval(_INVALIDATE_OBJECTS, len(keys), *keys, repr(time.time()), self._keep_ms)
+        except Exception as exc:
+            self._outage.failed(exc)
+            return 0
+        self._outage.succeeded()
+        return int(deleted)
 
     async def lease(self, key: str, seconds: float) -> Lease:
         flight = uuid.uuid4().hex
@@ -304,6 +401,15 @@ class RedisPanelCache:
 
 def _is_error(panel: StoredPanel) -> bool:
     return panel.status == "error"
+
+
+def _scope_of(key: str, prefix: str = CACHE_FORMAT) -> tuple[str, str] | None:
+    """The tenant and integration of a panel key this module made (ids and names have no ``:``)."""
+    head = f"{prefix}:panel:"
+    if not key.startswith(head):
+        return None
+    tenant_id, integration, *_rest = key[len(head) :].split(":", 2)
+    return (tenant_id, integration) if _rest else None
 
 
 def make_panel_cache(redis_url: str | None, fresh_seconds: float, stale_seconds: float) -> PanelCache:

@@ -108,6 +108,11 @@ class IntegrationRegistry:
                 log.exception("integration %s failed to shut down cleanly", name)
 
 
+def implements_hook(plugin: object, hook: str) -> bool:
+    """Whether ``plugin`` (a module or an object) implements ``hook``."""
+    return hasattr(getattr(plugin, hook, None), f"{PROJECT_NAME}_impl")
+
+
 async def resolved(value: Any) -> Any:
     """``value``, awaited for as long as it is awaitable (a hook may return a coroutine)."""
     while inspect.isawaitable(value):

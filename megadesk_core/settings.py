@@ -101,6 +101,20 @@ class Settings(BaseSettings):
         "while one render refreshes it, or when the upstream fails or is over its request budget. Never after "
         "an action changed it.",
     )
+    webhook_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        le=100_000,
+        description="Webhook deliveries a tenant may send per minute (all its integrations together); more get a "
+        "429, which senders such as Stripe retry later.",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=86400,
+        description="How old a webhook event may be; an older one is refused as a replay. Event ids are "
+        "remembered this long, so a second delivery of one is ignored.",
+    )
     token_cache_seconds: float = Field(
         default=5.0,
         ge=0,

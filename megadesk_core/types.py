@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypeVar
@@ -87,6 +88,7 @@ __all__ = [
     "TableRow",
     "TicketContext",
     "UnavailableFeature",
+    "WebhookResult",
 ]
 
 
@@ -223,6 +225,18 @@ class ActingPrincipal(_Frozen):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class WebhookResult(_Frozen):
+    """What the ``webhook`` hook found in one verified delivery."""
+
+    event_id: str = Field(min_length=1, max_length=255)
+    """The upstream's id of the event: a second delivery of the same id is ignored."""
+    changed: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default_factory=list, max_length=500)
+    """The ids of the upstream objects that changed (matched against ``Panel.objects``)."""
+    occurred_at: datetime | None = None
+    """When the upstream sent or signed the event; the host refuses one older than its
+    tolerance (a replay). ``None``: the plugin checked freshness itself."""
 
 
 class ActionPayload(BaseModel):

@@ -17,7 +17,7 @@ from megadesk_core.contract import (
     check_plugin,
     run_contract,
 )
-from megadesk_core.errors import ActionRefusedError, NotFoundError, UpstreamUnavailableError
+from megadesk_core.errors import ActionRefusedError, NotFoundError, UpstreamUnavailableError, WebhookRejectedError
 from megadesk_core.plugins import load_integrations
 from megadesk_core.types import (
     ActionButton,
@@ -31,6 +31,7 @@ from megadesk_core.types import (
     Panel,
     ResolvedCustomer,
     TicketContext,
+    WebhookResult,
 )
 
 SAMPLE_SETTINGS = {"api_token": "sample-secret-token-123"}
@@ -370,3 +371,21 @@ async def test_a_registry_and_a_missing_entry_point():
     missing = await check_plugin("megadesk-no-such-plugin")
     assert [p.code for p in missing.errors] == ["not-installed"]
     assert "pip install it" in missing.errors[0].message
+
+
+async def test_a_webhook_that_accepts_an_unsigned_delivery_is_an_error():
+    class Trusting(Misbehaving):
+        @hookimpl
+        def webhook(self, body: bytes) -> WebhookResult:
+            return WebhookResult(event_id="evt", changed=["x"])
+
+    class Careful(Misbehaving):
+        @hookimpl
+        def webhook(self, headers: dict[str, str]) -> WebhookResult:
+            if "x-signature" not in headers:
+                raise WebhookRejectedError("No signature.")
+            return WebhookResult(event_id="evt")
+
+    report = await check_plugin(Trusting(), scenarios=[scenario(None)])
+    assert [(p.code, p.where) for p in report.errors] == [("webhook-unsigned", "webhook without a signature")]
+    assert (await check_plugin(Careful(), scenarios=[scenario(None)])).problems == []

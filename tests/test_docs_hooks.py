@@ -31,6 +31,7 @@ def test_every_hook_has_an_entry_with_signature_arguments_returns_and_an_example
         "actions",
         "run_action",
         "recover_action",
+        "webhook",
         "shutdown",
     ]
     for spec in specs:

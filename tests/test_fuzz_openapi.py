@@ -120,8 +120,13 @@ def fuzz_target(tmp_path: Path, megadesk_database_url: str) -> Iterator[FuzzTarg
         shutdown_lifespans()
 
 
+ENDLESS_OPERATIONS = {"streamSidebars"}
+"""A valid request opens a stream that stays open (tests/test_webhooks_and_stream.py tests it)."""
+
+
 def _operations(schema: Any) -> list[Any]:
-    return [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]
+    return [op for op in operations if op.definition.raw.get("operationId") not in ENDLESS_OPERATIONS]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

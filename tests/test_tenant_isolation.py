@@ -30,8 +30,9 @@ BODIES: dict[str, Any] = {
     "runAction": {"target": "c-B", "text": "from A"},
 }
 
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/api/v1/schema/panel", "/schema", "/preview")
-"""Routes anyone may call: probes, schemas, the preview page (its token stays in the browser)."""
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/api/v1/schema/panel", "/schema", "/preview", "/api/v1/webhooks")
+"""Routes anyone may call: probes, schemas, the preview page (its token stays in the browser), the
+webhook endpoint (an unguessable URL; the plugin checks the payload's signature)."""
 
 B_MARKERS = (B_SUBJECT, B_EMAIL, B_GREETING, B_SECRET, "c-B")
 

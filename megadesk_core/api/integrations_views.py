@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from megadesk_core.api.schemas import ActionOut, IntegrationOut, SettingsOut
 from megadesk_core.db.models import IntegrationInstallation
-from megadesk_core.plugins import LoadedIntegration
+from megadesk_core.plugins import LoadedIntegration, implements_hook
 from megadesk_core.services.installations import SettingsView, secret_field_names, view
+from megadesk_core.services.webhooks import webhook_path
 from megadesk_core.types import SettingsCheck
 
 
@@ -55,4 +56,7 @@ def settings_out(settings_view: SettingsView) -> SettingsOut:
 
 
 def settings_out_for(integration: LoadedIntegration, row: IntegrationInstallation | None) -> SettingsOut:
-    return settings_out(view(row, integration.manifest))
+    out = settings_out(view(row, integration.manifest))
+    if row is not None and implements_hook(integration.plugin, "webhook"):
+        return out.model_copy(update={"webhook_path": webhook_path(row.id)})
+    return out

@@ -106,6 +106,12 @@ class SettingsOut(BaseModel):
         description="For each secret field, whether a value is stored. Values are never returned."
     )
     check: SettingsCheck | None = None
+    webhook_path: str | None = Field(
+        default=None,
+        description="Where the upstream sends this integration's events, after Megadesk's public address "
+        "(e.g. https://megadesk.example.com/api/v1/webhooks/...); keep it private. None: the integration takes "
+        "no webhooks, or is not configured yet.",
+    )
 
 
 class ActionOut(BaseModel):

@@ -9,9 +9,11 @@ from megadesk_core.db.engine import Database
 from megadesk_core.keyring import KeyRing
 from megadesk_core.outbound import OutboundHTTP
 from megadesk_core.plugins import IntegrationRegistry
+from megadesk_core.services.changes import ChangeFeed
 from megadesk_core.services.heartbeat import ClaimTiming
 from megadesk_core.services.shared_renders import SharedRenders
 from megadesk_core.services.sidebar import PanelRenderer
+from megadesk_core.services.webhooks import WebhookReceiver
 from megadesk_core.settings import Settings
 
 
@@ -24,6 +26,8 @@ class HostState:
     renders: SharedRenders
     outbound: OutboundHTTP
     tokens: TokenCache
+    changes: ChangeFeed
+    webhooks: WebhookReceiver
 
     @property
     def claim_timing(self) -> ClaimTiming:

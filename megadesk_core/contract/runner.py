@@ -14,6 +14,7 @@ from megadesk_core.contract.findings import ContractReport, Findings, source_loc
 from megadesk_core.contract.inputs import ContractScenario
 from megadesk_core.contract.loading import load_target
 from megadesk_core.contract.scenarios import blank_ticket, run_scenario
+from megadesk_core.contract.webhooks import unsigned_webhook
 from megadesk_core.plugins import IntegrationRegistry
 
 
@@ -62,6 +63,7 @@ async def check_plugin(
             if usable is not None:
                 with contextlib.suppress(ValidationError):  # already reported as the scenario's problem
                     await blank_ticket(run, usable)
+                    await unsigned_webhook(run, usable)
     skip = set(ignore)
     report.problems = [p for p in found.problems if p.code not in skip]
     report.ignored = [p for p in found.problems if p.code in skip]

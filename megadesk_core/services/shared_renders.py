@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cachetools import TTLCache
@@ -54,6 +54,16 @@ class SharedRenders:
     failed_refreshes: TTLCache[str, StaleReason] = field(
         default_factory=lambda: TTLCache(maxsize=10_000, ttl=RETRY_FAILED_REFRESH_SECONDS)
     )
+    changes: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Upstream changes heard of, per tenant and integration: part of each flight's name, so a
+    request after a change never joins a render that began before it."""
+
+    def note_change(self, tenant_id: str, integration: str) -> None:
+        self.changes[(tenant_id, integration)] = self.changes.get((tenant_id, integration), 0) + 1
+
+    def flight(self, tenant_id: str, integration: str, key: str) -> str:
+        """What names one panel's render among this process's running renders."""
+        return f"{tenant_id}:{integration}:{self.changes.get((tenant_id, integration), 0)}:{key}"
 
     async def serve(
         self,
@@ -130,9 +140,10 @@ class SharedRenders:
                 if result is not None:
                     return result
                 # The leader vanished (its process died): render here.
+        started_at = time.time()
         result = await render()
         if key is not None:
-            await self.cache.put(key, result)
+            await self.cache.put(key, result, started_at=started_at)
             await self.cache.finish(lease, result)
         return result
 
@@ -162,7 +173,7 @@ def with_stale_notice(kept: StoredPanel, title: str, reason: StaleReason, *, now
     }
     notice = StaleNotice(age_seconds=int(age), reason=reason, message=messages[reason])
     panel = kept.panel().model_copy(update={"stale": notice})
-    return StoredPanel.of(panel, rendered_at=kept.rendered_at, include_stale=True)
+    return replace(StoredPanel.of(panel, rendered_at=kept.rendered_at, include_stale=True), objects=kept.objects)
 
 
 def _ago(seconds: float) -> str:

@@ -66,6 +66,7 @@ async def render_panel(
         # The note explains the label, so it goes with the label and never without it.
         verification_note=panel.verification_note if verified is False else None,
         blocks=panel.blocks,
+        objects=panel.objects,
     )
 
 
@@ -130,7 +131,7 @@ class PanelRenderer:
         ``page``: a table's next page (``TableBlock.next_page.cursor``), passed to the plugin."""
         state = panel_state(ticket.external_id, ticket.updated_at, selection, row.updated_at, page)
         key = await self.cache.key(row.tenant_id, integration.name, state)
-        flight = _flight(row.tenant_id, integration.name, key or state)
+        flight = self.renders.flight(row.tenant_id, integration.name, key or state)
 
         async def render() -> StoredPanel:
             hooks = IntegrationHooks(self.registry, integration)
@@ -197,7 +198,11 @@ class PanelRenderer:
                 continue
             state_key = panel_state(ticket_id, state.ticket_updated_at, selection.get(name), installation_updated_at)
             key = await self.cache.key(tenant_id, name, state_key)
-            panel = await self.renders.kept(key, _flight(tenant_id, name, key), name) if key is not None else None
+            panel = (
+                await self.renders.kept(key, self.renders.flight(tenant_id, name, key), name)
+                if key is not None
+                else None
+            )
             if panel is None:
                 return None
             kept.append(panel)
@@ -210,11 +215,6 @@ class PanelRenderer:
         (the operator's choice: nothing to show)."""
         refusal = self.registry.rejected.get(integration)
         return StoredPanel.of(refused_panel(integration, refusal)) if refusal is not None else None
-
-
-def _flight(tenant_id: str, integration: str, key: str) -> str:
-    """What names one panel's render among this process's running renders."""
-    return f"{tenant_id}:{integration}:{key}"
 
 
 def sidebar_json(ticket_id: str, panels: list[StoredPanel]) -> bytes:

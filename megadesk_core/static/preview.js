@@ -3,6 +3,7 @@
 
 import { ApiError, createApi, seg } from "./preview-api.js";
 import { clear, el } from "./renderer-dom.js";
+import { openSidebarStream } from "./preview-stream.js";
 import {
   applyActionDeclarations,
   openActionDialog,
@@ -24,6 +25,8 @@ const state = {
   declarations: new Map(), // integration -> Promise of its declared actions (cached)
   actor: null, // who the token acts as ({ name, role }), shown in the action dialog
   generation: 0, // bumped when the ticket changes, so late answers for another ticket are dropped
+  stream: null, // the AbortController of the open ticket's stream
+  sidebarShown: false, // the plain sidebar answered for this generation
 };
 
 const api = createApi({
@@ -167,12 +170,15 @@ async function loadSidebar() {
   const panels = $("panels");
   panels.setAttribute("aria-busy", "true");
   clear(panels).append(el("p", { className: "placeholder", text: "Loading the sidebar…" }));
+  state.sidebarShown = false;
+  listen(ticketId, generation);
   const params = new URLSearchParams();
   for (const [integration, value] of state.selections) params.append("select", `${integration}:${value}`);
   const query = params.toString();
   try {
     const sidebar = await api.get(`/api/v1/tickets/${seg(ticketId)}/sidebar${query ? `?${query}` : ""}`);
     if (generation !== state.generation) return;
+    state.sidebarShown = true;
     renderSidebar(panels, sidebar, handlers);
     for (const panel of sidebar.panels) markDangerousButtons(panel);
   } catch (error) {
@@ -181,6 +187,39 @@ async function loadSidebar() {
   } finally {
     if (generation === state.generation) panels.setAttribute("aria-busy", "false");
   }
+}
+
+/**
+ * The open ticket's stream: panels as each is rendered (drawn while the whole sidebar is still
+ * loading, so a slow integration does not hold back the others), then a panel again when its data
+ * changed upstream (drawn at once and marked as just updated).
+ */
+function listen(ticketId, generation) {
+  if (state.stream) state.stream.abort();
+  const controller = new AbortController();
+  state.stream = controller;
+  openSidebarStream({
+    ticketIds: [ticketId],
+    getToken: () => state.token,
+    signal: controller.signal,
+    onEvent: (type, data) => {
+      if (generation !== state.generation || data.ticket_id !== ticketId) return;
+      const panels = $("panels");
+      if (type === "stale") {
+        setPanelBusy(panels, data.integration, true);
+      } else if (type === "panel" && data.updated) {
+        if (state.selections.has(data.panel.integration)) {
+          reloadPanel(data.panel); // the agent's choice: render that one, not the default
+        } else {
+          drawPanel(data.panel, { tone: "info", text: `Updated just now: the data changed in ${data.panel.title}.` });
+          panels.querySelector(`.panel[data-integration="${CSS.escape(data.panel.integration)}"]`)?.classList.add("panel--updated");
+        }
+      } else if (type === "panel" && !state.sidebarShown) {
+        panels.querySelector(":scope > .placeholder")?.remove();
+        drawPanel(data.panel);
+      }
+    },
+  });
 }
 
 const handlers = {

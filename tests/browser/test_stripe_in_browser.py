@@ -264,3 +264,36 @@ def test_after_an_action_focus_goes_to_the_redrawn_panel(
     expect(row.get_by_role("button")).to_have_count(0)  # fully refunded now: its button is gone
     expect(panel.locator(".panel__title")).to_be_focused()  # so focus goes to the panel, not the page
     assert horizontal_overflow(page) == 0
+
+
+def test_a_change_in_stripe_updates_the_open_sidebar_by_itself(browser_page: Page, acme: LiveTenant, emulator: Any):
+    """Renamed "in the dashboard" (the emulator's API, behind Megadesk's back): the emulator's
+    signed webhook drops the kept panel and the page's stream draws the new one, no reload."""
+    import httpx
+    from megadesk_demo.setup import DEMO_KEY_PERMISSIONS
+
+    secret = "whsec_browser_test"
+    settings = acme.configure(
+        "stripe",
+        {"restricted_key": emulator.create_restricted_key(DEMO_KEY_PERMISSIONS), "webhook_signing_secret": secret},
+    )
+    emulator.set_webhook_endpoint(acme.server.base_url + settings["webhook_path"], secret)
+    ada = emulator.demo.ada
+    panel = open_ticket(browser_page, acme, "T-1001")
+    expect(panel).to_contain_text("Ada Lovelace")
+
+    def rename(name: str) -> None:
+        response = httpx.post(
+            f"{emulator.base_url}/v1/customers/{ada.id}",
+            data={"name": name},
+            headers={"Authorization": f"Bearer {emulator.secret_key}"},
+        )
+        assert response.status_code == 200, response.text
+
+    rename("Ada King")
+    try:
+        updated = browser_page.locator('#panels .panel--updated[data-integration="stripe"]')
+        expect(updated).to_contain_text("Ada King", timeout=1000)
+        expect(updated).to_contain_text("Updated just now")
+    finally:
+        rename(ada.name or "Ada Lovelace")

@@ -37,8 +37,8 @@ def main(port: int, emulator_port: int, data_dir: Path, host: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     reset_data_dir(data_dir)
     with run_emulator(seed=True, port=emulator_port) as emulator:
-        settings = demo_settings(data_dir, emulator.base_url, port=port)
-        demo = asyncio.run(build_demo(settings, emulator))
+        settings = demo_settings(data_dir, emulator.base_url, port=port).model_copy(update={"host": host})
+        demo = asyncio.run(build_demo(settings, emulator, webhooks=True))
         app = create_app(settings)
         base = f"http://{host}:{port}"
         click.echo(

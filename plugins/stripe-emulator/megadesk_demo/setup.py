@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from megadesk_core.db.engine import Database
 from megadesk_core.keyring import DEFAULT_KEY_FILE_NAME, write_key_file
 from megadesk_core.services import configure, tickets
 from megadesk_core.services.tenants import Principal, Role, create_tenant, create_token
+from megadesk_core.services.webhooks import webhook_path
 from megadesk_core.settings import Settings
 from megadesk_core.startup import prepare
 from megadesk_demo.tickets import DemoTicket, demo_tickets
@@ -58,7 +60,10 @@ def reset_data_dir(data_dir: Path) -> None:
     write_key_file(data_dir / DEFAULT_KEY_FILE_NAME)
 
 
-async def build_demo(settings: Settings, emulator: EmulatorHandle) -> Demo:
+async def build_demo(settings: Settings, emulator: EmulatorHandle, *, webhooks: bool = False) -> Demo:
+    """The demo tenant, its Stripe settings and tickets. ``webhooks``: the emulator delivers its
+    changes (a refund "in the dashboard") to the app at ``settings.host:port``, so open sidebars
+    update at once."""
     world = emulator.demo or emulator.seed()
     keyring, registry = prepare(settings)
     database = Database.for_settings(settings)
@@ -72,16 +77,21 @@ async def build_demo(settings: Settings, emulator: EmulatorHandle) -> Demo:
             if stripe is None:
                 raise RuntimeError("the Stripe plugin is not installed: pip install -e plugins/stripe")
             restricted_key = emulator.create_restricted_key(DEMO_KEY_PERMISSIONS)
-            await configure.configure(
+            signing_secret = f"whsec_{secrets.token_urlsafe(24)}"
+            row = await configure.configure(
                 session,
                 registry,
                 keyring,
                 actor,
                 stripe,
-                {"restricted_key": restricted_key},
+                {"restricted_key": restricted_key, "webhook_signing_secret": signing_secret if webhooks else None},
                 enabled=True,
                 check_timeout=30,
             )
+            if webhooks:
+                emulator.set_webhook_endpoint(
+                    f"http://{settings.host}:{settings.port}{webhook_path(row.id)}", signing_secret
+                )
             created = demo_tickets(world)
             for ticket in created:
                 await tickets.upsert_ticket(

@@ -111,7 +111,11 @@ class EmulatorApp:
                             "Idempotency-Key": idempotency_key,
                         },
                     )
-            response = self._execute(route, path_args, raw, api_key, request_id)
+            if request.method == "GET":
+                response = self._execute(route, path_args, raw, api_key, request_id)
+            else:
+                with store.delivering():
+                    response = self._execute(route, path_args, raw, api_key, request_id)
             if idempotency_key:
                 response.headers["Idempotency-Key"] = idempotency_key
                 if response.status < 500:

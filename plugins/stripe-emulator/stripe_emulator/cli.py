@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
 
 import uvicorn
@@ -28,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=int, default=0, help="delay every /v1 request")
     parser.add_argument("--no-control", action="store_true", help="disable the /_emulator/* test endpoints")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--webhook-url", help="deliver each change as a signed Stripe event to this URL")
+    parser.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("STRIPE_EMULATOR_WEBHOOK_SECRET"),
+        help="the endpoint's signing secret, whsec_... (default: $STRIPE_EMULATOR_WEBHOOK_SECRET)",
+    )
     return parser
 
 
@@ -36,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.latency_ms < 0:
         raise SystemExit("--latency-ms must not be negative")
     store = Store(latency_ms=args.latency_ms)
+    if args.webhook_url or args.webhook_secret:
+        try:
+            store.webhooks.configure(args.webhook_url, args.webhook_secret)
+        except ValueError as error:
+            raise SystemExit(f"--webhook-url and --webhook-secret: {error}") from None
     app = create_app(store, control=not args.no_control)
     url = f"http://{args.host}:{args.port}"
     print(f"Stripe emulator listening on {url}", flush=True)

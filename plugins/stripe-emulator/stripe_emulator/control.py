@@ -32,6 +32,24 @@ def _body(request: Request) -> JsonDict:
     return parsed
 
 
+def _set_webhook_endpoint(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    url, secret = body.get("url"), body.get("secret")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or not isinstance(secret, str):
+        raise invalid_request('Send {"url": "http(s)://...", "secret": "whsec_..."}.')
+    store.webhooks.configure(url, secret)
+    return {"url": url, "enabled": True}
+
+
+def _webhook_endpoint(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    # Never the secret: it is the receiving side's to know.
+    return {"url": store.webhooks.url, "enabled": store.webhooks.enabled, "delivered": len(store.webhooks.delivered)}
+
+
+def _clear_webhook_endpoint(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
+    store.webhooks.clear()
+    return {"enabled": False}
+
+
 def _state(store: Store, body: JsonDict, args: dict[str, str]) -> Any:
     return store.summary()
 
@@ -185,6 +203,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(r"^/_emulator/disputes/(?P<id>[^/]+)/status$"), _dispute_status),
     ("POST", re.compile(r"^/_emulator/refunds/(?P<id>[^/]+)/status$"), _refund_status),
     ("GET", re.compile(r"^/_emulator/objects/(?P<id>[^/]+)$"), _object),
+    ("POST", re.compile(r"^/_emulator/webhook_endpoint$"), _set_webhook_endpoint),
+    ("GET", re.compile(r"^/_emulator/webhook_endpoint$"), _webhook_endpoint),
+    ("DELETE", re.compile(r"^/_emulator/webhook_endpoint$"), _clear_webhook_endpoint),
 ]
 
 
@@ -193,7 +214,12 @@ def handle(store: Store, request: Request) -> Response:
         for method, pattern, handler in _ROUTES:
             found = pattern.match(request.path)
             if found is not None and method == request.method:
-                result = handler(store, _body(request), found.groupdict())
+                body = _body(request)
+                if method == "GET":
+                    result = handler(store, body, found.groupdict())
+                else:  # a change made "in the dashboard" is delivered like any other
+                    with store.delivering():
+                        result = handler(store, body, found.groupdict())
                 with store.lock:
                     encoded = json.dumps(result, indent=2)
                 return Response(200, encoded.encode("utf-8"))

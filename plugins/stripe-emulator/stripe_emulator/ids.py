@@ -25,6 +25,7 @@ PREFIXES: dict[str, str] = {
     "payment_method": "pm",
     "balance_transaction": "txn",
     "request": "req",
+    "event": "evt",
 }
 
 _KINDS = {prefix: kind for kind, prefix in PREFIXES.items()}

@@ -79,16 +79,20 @@ class EmulatorHandle:
         self.demo = seed_demo(self.store)
         return self.demo
 
+    def set_webhook_endpoint(self, url: str, secret: str) -> None:
+        """Deliver each change as a signed event to ``url`` (see :mod:`stripe_emulator.webhooks`)."""
+        self.store.webhooks.configure(url, secret)
+
     def dispute(self, payment_intent_id: str, *, status: str = "needs_response", reason: str = "fraudulent") -> str:
         """The customer's bank disputes the payment; the dispute's id."""
-        with self.store.lock:
+        with self.store.lock, self.store.delivering():
             return str(
                 disputes.open_dispute(self.store, payment_intent_id, at=now(), status=status, reason=reason)["id"]
             )
 
     def set_refund_status(self, refund_id: str, status: str, failure_reason: str | None = None) -> None:
         """Make a refund ``pending``, ``failed`` (with a ``failure_reason``), ``canceled``..."""
-        with self.store.lock:
+        with self.store.lock, self.store.delivering():
             refunds.set_status(self.store, refund_id, status, failure_reason)
 
 

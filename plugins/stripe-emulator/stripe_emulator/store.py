@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from stripe_emulator.errors import no_such
@@ -19,6 +20,7 @@ from stripe_emulator.idempotency import IdempotencyCache
 from stripe_emulator.ids import kind_of
 from stripe_emulator.keys import KeyRing
 from stripe_emulator.requests_log import RequestLog
+from stripe_emulator.webhooks import WebhookEndpoint
 
 JsonDict = dict[str, Any]
 
@@ -40,6 +42,20 @@ class Store:
         # Which test card each PaymentMethod was made from; decides declines. Kept off
         # the objects because Stripe's PaymentMethod has no such field.
         self.card_of: dict[str, str] = {}
+        self.webhooks = WebhookEndpoint()
+
+    @contextmanager
+    def delivering(self) -> Iterator[None]:
+        """Send the changes made inside the block as webhook events (when an endpoint is set)."""
+        with self.lock:
+            before = self.webhooks.snapshot(self._objects)
+        try:
+            yield
+        finally:
+            if before is not None:
+                with self.lock:
+                    events = self.webhooks.events(before, self._objects)
+                self.webhooks.deliver(events)
 
     # -- objects -------------------------------------------------------------------------
 
@@ -109,6 +125,7 @@ class Store:
             self.idempotency.reset()
             self.faults.clear()
             self.requests.reset()
+            self.webhooks.clear()
 
     def create_restricted_key(self, permissions: Mapping[str, str]) -> str:
         """A new ``rk_test_`` key; ``permissions`` maps resource -> none|read|write."""

@@ -163,7 +163,27 @@ def build_panel(data: PanelData) -> Panel:
         )
     elif "payments" in data.failed:
         out.append(blocks.section_unavailable("Payment history", data.failed["payments"]))
-    return Panel(title=TITLE, verified=data.resolved.verified, verification_note=note, blocks=out)
+    return Panel(
+        title=TITLE, verified=data.resolved.verified, verification_note=note, blocks=out, objects=shown_objects(data)
+    )
+
+
+def shown_objects(data: PanelData) -> list[str]:
+    """The Stripe ids the panel shows: a webhook event about any of them (or about the customer,
+    which every event of its objects names) makes the host drop the kept panel."""
+    ids = [data.customer.id, *(c.id for c in data.resolved.alternatives)]
+    for subscription in data.subscriptions or []:
+        ids.append(subscription.id)
+        if isinstance(subscription, SubscriptionRecord) and subscription.latest_invoice_id:
+            ids.append(subscription.latest_invoice_id)
+    for payment in data.payments or []:
+        ids.append(payment.id)
+        if payment.charge_id:
+            ids.append(payment.charge_id)
+        ids.extend(refund.id for refund in payment.refunds)
+    for disputes in data.disputes.values():
+        ids.extend(dispute.id for dispute in disputes)
+    return list(dict.fromkeys(ids))
 
 
 class _Outcomes:

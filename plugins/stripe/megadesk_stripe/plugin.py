@@ -6,6 +6,7 @@ Registered through the ``megadesk.integrations`` entry point as ``stripe``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from megadesk_core.markers import hookimpl
 from megadesk_core.outbound import IntegrationHTTP
@@ -22,9 +23,10 @@ from megadesk_core.types import (
     ResolvedCustomer,
     SettingsCheck,
     TicketContext,
+    WebhookResult,
 )
 from megadesk_stripe import actions as stripe_actions
-from megadesk_stripe import checks, panel, recovery, resolution
+from megadesk_stripe import checks, panel, recovery, resolution, webhooks
 from megadesk_stripe.blocks import CANCEL_ACTION, PARTIAL_REFUND_ACTION, REFUND_ACTION, RESUME_ACTION
 from megadesk_stripe.catalog import ProductNames, account_of
 from megadesk_stripe.client import ClientCache
@@ -88,6 +90,8 @@ async def check_settings(settings: StripeSettings, options: StripeOptions | None
     gateway = _gateway(settings, options)
     check = await checks.probe_key(gateway, kind, mode)
     await checks.keep_product_names(gateway, check, _product_names, account_of(key))
+    if settings.webhook_signing_secret is None:
+        return check.model_copy(update={"warnings": [*check.warnings, webhooks.NO_SECRET_WARNING]})
     return check
 
 
@@ -208,6 +212,12 @@ async def recover_action(
     if isinstance(payload, ResumeSubscriptionPayload):
         return await recovery.recover_resume(gateway, payload.target)
     return RecoveredAction(outcome="unknown", detail=f"the Stripe integration has no action {action!r}")
+
+
+@hookimpl
+def webhook(context: StripeContext, body: bytes, headers: Mapping[str, str]) -> WebhookResult | None:
+    secret = context.settings.webhook_signing_secret
+    return webhooks.read_event(body, headers.get("stripe-signature"), secret.get_secret_value() if secret else None)
 
 
 @hookimpl

@@ -32,6 +32,13 @@ class StripeSettings(BaseModel):
     payment_history_limit: int = Field(
         default=10, ge=1, le=100, description="How many recent payments the sidebar lists (1-100)."
     )
+    webhook_signing_secret: SecretStr | None = Field(
+        default=None,
+        max_length=MAX_KEY_LENGTH,
+        description="The signing secret (whsec_...) of the Stripe webhook endpoint that sends this tenant's "
+        "events to Megadesk's webhook URL (shown with these settings). With it, a change made in the Stripe "
+        "dashboard reaches open sidebars at once.",
+    )
 
     agent_refund_caps: dict[str, int] = Field(
         default_factory=dict,
@@ -65,11 +72,11 @@ class StripeSettings(BaseModel):
             )
         return value
 
-    @field_validator("restricted_key")
+    @field_validator("restricted_key", "webhook_signing_secret")
     @classmethod
-    def _strip(cls, value: SecretStr) -> SecretStr:
+    def _strip(cls, value: SecretStr | None) -> SecretStr | None:
         # A key pasted with a trailing newline or space is still the key.
-        return SecretStr(value.get_secret_value().strip())
+        return None if value is None else SecretStr(value.get_secret_value().strip())
 
 
 class StripeOptions(BaseModel):

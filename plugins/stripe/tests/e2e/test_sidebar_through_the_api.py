@@ -102,7 +102,7 @@ async def test_other_tenants_see_none_of_it(acme, megadesk_tenant):
 
 async def test_the_key_is_never_shown(acme, emulator):
     settings = (await acme.client.get("/api/v1/integrations/stripe/settings", headers=acme.admin_headers)).json()
-    assert settings["secrets"] == {"restricted_key": True}
+    assert settings["secrets"] == {"restricted_key": True, "webhook_signing_secret": False}
     assert "rk_test" not in str(settings)
     audit = (await acme.client.get("/api/v1/audit", headers=acme.admin_headers)).text
     sidebar = str(await acme.sidebar("T-1001"))

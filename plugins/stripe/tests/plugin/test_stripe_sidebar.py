@@ -12,6 +12,7 @@ import pytest
 from megadesk_stripe.checks import FULL_KEY_WARNING, TEST_KEY_WARNING
 from megadesk_stripe.resolution import day
 from megadesk_stripe.settings import StripeOptions, StripeSettings
+from megadesk_stripe.webhooks import NO_SECRET_WARNING
 from stripe_testing import StripeData, StripeHost, panel_blocks, panel_table, ticket
 
 from megadesk_core.errors import NotFoundError
@@ -162,4 +163,4 @@ async def test_check_settings_with_a_full_secret_key(stripe_host: StripeHost) ->
         options=StripeOptions(api_base=stripe_host.target.api_base, max_network_retries=0),
     )
     assert check.unavailable_features == []
-    assert check.warnings == [FULL_KEY_WARNING, TEST_KEY_WARNING]
+    assert check.warnings == [FULL_KEY_WARNING, TEST_KEY_WARNING, NO_SECRET_WARNING]
