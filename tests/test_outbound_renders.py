@@ -4,36 +4,11 @@ emulator, reach the host's observers labelled with the tenant, the integration a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from stripe_emulator.server import EmulatorHandle, run_emulator
+from stripe_emulator.server import EmulatorHandle
+from stripe_on_the_emulator import *  # noqa: F403 (its fixtures)
 
 from megadesk_core.outbound import CallCounter
 from megadesk_core.testing import TenantClient, TenantFactory
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with run_emulator(seed=True) as handle:
-        yield handle
-
-
-@pytest.fixture
-def megadesk_plugins_allow() -> list[str]:
-    return ["stripe"]
-
-
-@pytest.fixture
-def megadesk_plugin_options(emulator: EmulatorHandle) -> dict[str, dict[str, Any]]:
-    # The emulator is on 127.0.0.1: the operator's api_base is a trusted origin of the layer.
-    return {"stripe": {"api_base": emulator.base_url, "max_network_retries": 0}}
-
-
-@pytest.fixture
-def megadesk_integration_settings(emulator: EmulatorHandle) -> dict[str, Any]:
-    return {"restricted_key": emulator.secret_key}
 
 
 async def test_a_stripe_panel_renders_calls_are_counted_per_tenant(

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -19,34 +18,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
-from stripe_emulator.server import EmulatorHandle, run_emulator
+from stripe_emulator.server import EmulatorHandle
+from stripe_on_the_emulator import *  # noqa: F403 (its fixtures)
 
 from megadesk_core.app import create_app
 from megadesk_core.observability import tracing
 from megadesk_core.observability.logs import JsonFormatter, RequestContextFilter
 from megadesk_core.observability.tracing import TracingObserver
 from megadesk_core.testing import TenantClient
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with run_emulator(seed=True) as handle:
-        yield handle
-
-
-@pytest.fixture
-def megadesk_plugins_allow() -> list[str]:
-    return ["stripe"]
-
-
-@pytest.fixture
-def megadesk_plugin_options(emulator: EmulatorHandle) -> dict[str, dict[str, Any]]:
-    return {"stripe": {"api_base": emulator.base_url, "max_network_retries": 0}}
-
-
-@pytest.fixture
-def megadesk_integration_settings(emulator: EmulatorHandle) -> dict[str, Any]:
-    return {"restricted_key": emulator.secret_key}
 
 
 @pytest.fixture
