@@ -80,10 +80,11 @@ class SharedRenders:
         Reload (never the kept panel, unless the upstream fails)."""
         kept = await self.cache.get(key) if key is not None else None
         if kept is not None and not fresh:
-            if self.fresh(kept) is not None:
+            age = self.age_of(kept)
+            if age == "fresh":
                 metrics.panel_cache_event(integration, "hit")
                 return kept
-            if kept.age() <= self.cache.fresh_seconds + self.cache.stale_seconds:
+            if age == "stale":
                 reason = self.failed_refreshes.get(flight)
                 if reason is None:
                     self._refresh(key, flight, render)
@@ -97,9 +98,12 @@ class SharedRenders:
             return with_stale_notice(kept, title, reason)
         return result
 
-    def fresh(self, kept: StoredPanel | None) -> StoredPanel | None:
-        """``kept`` if it is younger than the fresh time."""
-        return kept if kept is not None and kept.age() <= self.cache.fresh_seconds else None
+    def age_of(self, kept: StoredPanel) -> Literal["fresh", "stale", "expired"]:
+        """Within the fresh time, within the stale time after it, or past both."""
+        age = kept.age()
+        if age <= self.cache.fresh_seconds:
+            return "fresh"
+        return "stale" if age <= self.cache.fresh_seconds + self.cache.stale_seconds else "expired"
 
     async def kept(self, key: str, flight: str, integration: str) -> StoredPanel | None:
         """The kept panel if it can be served without starting anything: fresh, or stale while
@@ -107,10 +111,11 @@ class SharedRenders:
         kept = await self.cache.get(key)
         if kept is None:
             return None
-        if self.fresh(kept) is not None:
+        age = self.age_of(kept)
+        if age == "fresh":
             metrics.panel_cache_event(integration, "hit")
             return kept
-        if self.flights.running(flight) and kept.age() <= self.cache.fresh_seconds + self.cache.stale_seconds:
+        if age == "stale" and self.flights.running(flight):
             metrics.panel_cache_event(integration, "stale")
             return with_stale_notice(kept, kept.title, self.failed_refreshes.get(flight) or "refreshing")
         return None
